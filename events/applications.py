@@ -1,0 +1,95 @@
+"""Events of an agency's application: applying, refusals, withdrawal, the selection decision."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from events.base import (
+    DomainEvent,
+    LongText,
+    OrgNumber,
+    SealedPersonalData,
+    ShortText,
+    Theme,
+    UtcDateTime,
+)
+
+Source = Literal["typeform", "forms", "staff"]
+CaseNumber = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+DeliveryId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AgencyApplied(DomainEvent):
+    """An agency applied to a round. v2: `themes` is a list (v1 held a single `theme`)."""
+
+    type: Literal["AgencyApplied"] = "AgencyApplied"
+    schema_version: Literal[2] = 2
+    org_number: OrgNumber
+    agency_name: ShortText
+    director_general: SealedPersonalData
+    contact: SealedPersonalData
+    themes: tuple[Theme, ...] = Field(min_length=1, max_length=20)
+    preferred_partner: OrgNumber | None = None
+    motivation: LongText | None = None
+    submitted_at: UtcDateTime
+    source: Source
+    delivery_id: DeliveryId | None = None
+
+
+class ApplicationRefused(DomainEvent):
+    """An application the rules refused, recorded so staff can see it (nothing is dropped).
+
+    `org_number` is what the sender gave, as given: a refusal may be *for* an invalid number.
+    """
+
+    type: Literal["ApplicationRefused"] = "ApplicationRefused"
+    schema_version: Literal[1] = 1
+    org_number: Annotated[str, StringConstraints(max_length=40)]
+    agency_name: Annotated[str, StringConstraints(max_length=200)]
+    rule: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,80}$")]
+    reason: Annotated[str, StringConstraints(max_length=500)]
+    source: Source
+    delivery_id: DeliveryId | None = None
+
+
+class ApplicationWithdrawn(DomainEvent):
+    type: Literal["ApplicationWithdrawn"] = "ApplicationWithdrawn"
+    schema_version: Literal[1] = 1
+    org_number: OrgNumber
+    reason: ShortText | None = None
+
+
+class AgencyAdmitted(DomainEvent):
+    type: Literal["AgencyAdmitted"] = "AgencyAdmitted"
+    schema_version: Literal[1] = 1
+    org_number: OrgNumber
+    case_number: CaseNumber | None = None
+
+
+class AgencyRejected(DomainEvent):
+    type: Literal["AgencyRejected"] = "AgencyRejected"
+    schema_version: Literal[1] = 1
+    org_number: OrgNumber
+    case_number: CaseNumber | None = None
+
+
+class AgencyWaitlisted(DomainEvent):
+    type: Literal["AgencyWaitlisted"] = "AgencyWaitlisted"
+    schema_version: Literal[1] = 1
+    org_number: OrgNumber
+    case_number: CaseNumber | None = None
+
+
+ParticipantRole = Literal["director_general", "leadership_member"]
+
+
+class ParticipantNominated(DomainEvent):
+    """A person from an admitted agency who takes part (the GD or a leadership-group member)."""
+
+    type: Literal["ParticipantNominated"] = "ParticipantNominated"
+    schema_version: Literal[1] = 1
+    org_number: OrgNumber
+    role: ParticipantRole
+    person: SealedPersonalData
