@@ -48,7 +48,7 @@ class ApplicationRefused(DomainEvent):
     schema_version: Literal[1] = 1
     org_number: Annotated[str, StringConstraints(max_length=40)]
     agency_name: Annotated[str, StringConstraints(max_length=200)]
-    rule: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,80}$")]
+    rule: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
     reason: Annotated[str, StringConstraints(max_length=500)]
     source: Source
     delivery_id: DeliveryId | None = None

@@ -1,0 +1,1 @@
+"""Adapters: event store, personal-data vault, clocks, the CLI and the local stack."""

@@ -1,0 +1,131 @@
+"""The one command handler: load the stream, decide, append — and retry on a conflict.
+
+Decide and evolve come from the domain; the store, clock and id source from the composition
+root. Retrying on a concurrency conflict lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from events import Event, EventMetadata
+from infra.clock import Clock
+from infra.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
+
+CommandT = TypeVar("CommandT")
+StateT = TypeVar("StateT")
+
+
+def round_stream_id(round_id: str) -> str:
+    """The stream that holds a round's events."""
+    return f"round-{round_id}"
+
+
+class ConcurrencyRetriesExhaustedError(Exception):
+    """Every attempt lost the race to another writer; the command was not applied."""
+
+    def __init__(self, stream_id: str, attempts: int) -> None:
+        self.stream_id = stream_id
+        self.attempts = attempts
+        super().__init__(
+            f"stream {stream_id!r} kept changing under the command: gave up after "
+            f"{attempts} attempts, nothing was appended"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    """The stream's version after the command, the events it appended, and the tries it took."""
+
+    version: int
+    events: tuple[RecordedEvent, ...]
+    attempts: int
+
+
+class CommandHandler(Generic[CommandT, StateT]):
+    def __init__(
+        self,
+        store: EventStore,
+        decide: Callable[[CommandT, StateT | None, datetime], Sequence[Event]],
+        evolve: Callable[[StateT | None, Event], StateT],
+        clock: Clock,
+        new_id: Callable[[], str],
+        *,
+        max_attempts: int = 4,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts is at least 1, got {max_attempts}")
+        self._store = store
+        self._decide = decide
+        self._evolve = evolve
+        self._clock = clock
+        self._new_id = new_id
+        self._max_attempts = max_attempts
+
+    def handle(
+        self,
+        command: CommandT,
+        *,
+        stream_id: str,
+        actor: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+    ) -> HandleResult:
+        """Apply `command` to the stream and append what it decides.
+
+        Without a `causation_id` the command starts its own chain: the correlation id is used.
+        """
+        conflict: ConcurrencyError | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            state, version = self._load(stream_id)
+            now = self._clock()
+            decided = self._decide(command, state, now)
+            if not decided:
+                return HandleResult(version, (), attempt)
+            new = self._stamp(decided, now, actor, correlation_id, causation_id or correlation_id)
+            try:
+                new_version = self._store.append(stream_id, version, new)
+            except ConcurrencyError as error:
+                conflict = error  # someone else appended first: decide again on what they wrote
+                continue
+            recorded = tuple(
+                RecordedEvent(stream_id, version + n, item.event, item.metadata)
+                for n, item in enumerate(new, 1)
+            )
+            return HandleResult(new_version, recorded, attempt)
+        raise ConcurrencyRetriesExhaustedError(stream_id, self._max_attempts) from conflict
+
+    def _load(self, stream_id: str) -> tuple[StateT | None, int]:
+        state: StateT | None = None
+        version = 0
+        for recorded in self._store.read(stream_id):
+            state = self._evolve(state, recorded.event)
+            version = recorded.version
+        return state, version
+
+    def _stamp(
+        self,
+        decided: Sequence[Event],
+        now: datetime,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
+    ) -> list[NewEvent]:
+        recorded_at = self._clock()
+        return [
+            NewEvent(
+                event,
+                EventMetadata(
+                    event_id=self._new_id(),
+                    occurred_at=now,
+                    recorded_at=recorded_at,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    actor=actor,
+                ),
+            )
+            for event in decided
+        ]

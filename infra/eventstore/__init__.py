@@ -1,0 +1,33 @@
+"""The event store: a port, an in-memory store and a DynamoDB store that pass one contract."""
+
+from infra.eventstore.dynamodb import DynamoDBEventStore
+from infra.eventstore.errors import (
+    AppendRefusedError,
+    AppendTooLargeError,
+    ConcurrencyError,
+    EmptyAppendError,
+    EventStoreError,
+    EventTooLargeError,
+    TooManyEventsError,
+)
+from infra.eventstore.memory import InMemoryEventStore
+from infra.eventstore.port import EventStore, NewEvent, RecordedEvent
+from infra.eventstore.records import MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, MAX_ITEM_BYTES
+
+__all__ = [
+    "MAX_APPEND_BYTES",
+    "MAX_EVENTS_PER_APPEND",
+    "MAX_ITEM_BYTES",
+    "AppendRefusedError",
+    "AppendTooLargeError",
+    "ConcurrencyError",
+    "DynamoDBEventStore",
+    "EmptyAppendError",
+    "EventStore",
+    "EventStoreError",
+    "EventTooLargeError",
+    "InMemoryEventStore",
+    "NewEvent",
+    "RecordedEvent",
+    "TooManyEventsError",
+]

@@ -1,0 +1,245 @@
+"""The command handler: load, decide, append; retry on a conflict; give up clearly.
+
+Driven by a tiny fake decider (admissions to a round), so these tests pin the handler's
+own behaviour whatever the real domain rules say.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events import AgencyAdmitted, Event
+from infra.command_handler import (
+    CommandHandler,
+    ConcurrencyRetriesExhaustedError,
+    round_stream_id,
+)
+from infra.eventstore import ConcurrencyError, InMemoryEventStore, NewEvent, RecordedEvent
+from tests.support.new_events import new_event
+
+STREAM = round_stream_id("2015-3")
+T0 = datetime(2015, 2, 16, 8, 0, tzinfo=UTC)
+SKV, KV, FMI = "202100-5448", "202100-0225", "202100-6578"
+
+Admitted = frozenset[str]
+
+
+@dataclass(frozen=True)
+class Admit:
+    org_numbers: tuple[str, ...]
+
+
+class RuleBrokenError(Exception):
+    pass
+
+
+@dataclass
+class FakeDecider:
+    """Admits the agencies not yet admitted; remembers what it was asked."""
+
+    calls: list[tuple[Admit, Admitted | None, datetime]] = field(default_factory=list)
+    broken: bool = False
+
+    def __call__(self, command: Admit, state: Admitted | None, now: datetime) -> list[Event]:
+        self.calls.append((command, state, now))
+        if self.broken:
+            raise RuleBrokenError("capacity reached")
+        admitted = state or frozenset()
+        return [AgencyAdmitted(org_number=o) for o in command.org_numbers if o not in admitted]
+
+
+def evolve(state: Admitted | None, event: Event) -> Admitted:
+    admitted = state or frozenset()
+    return admitted | {event.org_number} if isinstance(event, AgencyAdmitted) else admitted
+
+
+class TickingClock:
+    """Each reading is one second after the last, so every reading can be told apart."""
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+
+    def __call__(self) -> datetime:
+        return T0 + timedelta(seconds=next(self._ticks))
+
+
+class RivalWrites:
+    """A store where another writer commits between our read and each of our first appends."""
+
+    def __init__(self, store: InMemoryEventStore, rivals: Sequence[str]) -> None:
+        self.store = store
+        self.appends = 0
+        self._rivals = iter(rivals)
+
+    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
+        self.appends += 1
+        rival = next(self._rivals, None)
+        if rival is not None:
+            version = self.store.last_version(stream_id)
+            self.store.append(stream_id, version, [new_event(AgencyAdmitted(org_number=rival))])
+        return self.store.append(stream_id, expected_version, events)
+
+    def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
+        return self.store.read(stream_id, after_version)
+
+    def last_version(self, stream_id: str) -> int:
+        return self.store.last_version(stream_id)
+
+
+def ids() -> Iterator[str]:
+    return (f"evt-{n}" for n in itertools.count(1))
+
+
+def handler(
+    store: InMemoryEventStore | RivalWrites, decide: FakeDecider, max_attempts: int = 4
+) -> CommandHandler[Admit, Admitted]:
+    return CommandHandler(
+        store, decide, evolve, TickingClock(), ids().__next__, max_attempts=max_attempts
+    )
+
+
+def admitted_in(store: InMemoryEventStore) -> list[str]:
+    return [r.event.org_number for r in store.read(STREAM) if isinstance(r.event, AgencyAdmitted)]
+
+
+def test_a_command_on_a_new_stream_appends_what_decide_returns() -> None:
+    # GIVEN an empty store
+    store = InMemoryEventStore()
+    # WHEN two agencies are admitted
+    result = handler(store, FakeDecider()).handle(
+        Admit((SKV, KV)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+    )
+    # THEN their events are the stream's first two, and the result says so
+    assert result.version == 2
+    assert result.attempts == 1
+    assert [(r.stream_id, r.version) for r in result.events] == [(STREAM, 1), (STREAM, 2)]
+    assert list(store.read(STREAM)) == list(result.events)
+    assert admitted_in(store) == [SKV, KV]
+
+
+def test_decide_is_given_the_state_folded_from_the_stream_and_the_time() -> None:
+    # GIVEN a stream where one agency is already admitted
+    store = InMemoryEventStore()
+    store.append(STREAM, 0, [new_event(AgencyAdmitted(org_number=SKV))])
+    decide = FakeDecider()
+    # WHEN it and another are admitted
+    result = handler(store, decide).handle(
+        Admit((SKV, KV)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+    )
+    # THEN decide saw the folded state and the clock's first reading; only the new one is added
+    assert decide.calls == [(Admit((SKV, KV)), frozenset({SKV}), T0)]
+    assert result.version == 2
+    assert admitted_in(store) == [SKV, KV]
+
+
+def test_each_event_is_stamped_with_its_own_id_the_times_and_who_and_why() -> None:
+    # GIVEN a handler with a ticking clock and numbered ids
+    store = InMemoryEventStore()
+    # WHEN a command caused by an earlier event appends two events
+    result = handler(store, FakeDecider()).handle(
+        Admit((SKV, KV)),
+        stream_id=STREAM,
+        actor="staff:anna",
+        correlation_id="req-1",
+        causation_id="evt-earlier",
+    )
+    # THEN each has its own id; occurred_at is the time decide saw, recorded_at the next reading
+    stored = [r.metadata for r in store.read(STREAM)]
+    assert [m.event_id for m in stored] == ["evt-1", "evt-2"]
+    assert {m.occurred_at for m in stored} == {T0}
+    assert {m.recorded_at for m in stored} == {T0 + timedelta(seconds=1)}
+    assert {(m.actor, m.correlation_id, m.causation_id) for m in stored} == {
+        ("staff:anna", "req-1", "evt-earlier")
+    }
+    assert [r.metadata for r in result.events] == stored
+
+
+def test_a_command_that_starts_a_chain_is_its_own_cause() -> None:
+    # GIVEN / WHEN a command handled without a causation id
+    store = InMemoryEventStore()
+    handler(store, FakeDecider()).handle(
+        Admit((SKV,)), stream_id=STREAM, actor="webhook:typeform", correlation_id="delivery-7"
+    )
+    # THEN the correlation id stands in as the cause
+    [recorded] = store.read(STREAM)
+    assert recorded.metadata.causation_id == "delivery-7"
+
+
+def test_a_conflict_is_retried_on_fresh_state_and_then_succeeds() -> None:
+    # GIVEN a stream at version 1, and a rival who admits KV just before our first append
+    inner = InMemoryEventStore()
+    inner.append(STREAM, 0, [new_event(AgencyAdmitted(org_number=FMI))])
+    store = RivalWrites(inner, rivals=[KV])
+    decide = FakeDecider()
+    # WHEN we admit SKV and KV
+    result = handler(store, decide).handle(
+        Admit((SKV, KV)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+    )
+    # THEN the second attempt decided on the rival's event and appended only SKV
+    assert result.attempts == 2
+    assert store.appends == 2
+    assert [state for _, state, _ in decide.calls] == [frozenset({FMI}), frozenset({FMI, KV})]
+    assert result.version == 3
+    assert [r.event for r in result.events] == [AgencyAdmitted(org_number=SKV)]
+    assert admitted_in(inner) == [FMI, KV, SKV]
+
+
+def test_the_handler_gives_up_after_its_attempts_with_a_clear_error() -> None:
+    # GIVEN a rival who wins every race
+    inner = InMemoryEventStore()
+    store = RivalWrites(inner, rivals=[KV, FMI, "202100-1111", "202100-2222"])
+    # WHEN a command is handled with three attempts
+    with pytest.raises(ConcurrencyRetriesExhaustedError) as gave_up:
+        handler(store, FakeDecider(), max_attempts=3).handle(
+            Admit((SKV,)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+        )
+    # THEN it tried three times, says so, keeps the last conflict as the cause, wrote nothing
+    assert store.appends == 3
+    assert gave_up.value.attempts == 3
+    assert gave_up.value.stream_id == STREAM
+    assert "3 attempts" in str(gave_up.value)
+    assert STREAM in str(gave_up.value)
+    assert isinstance(gave_up.value.__cause__, ConcurrencyError)
+    assert admitted_in(inner) == [KV, FMI, "202100-1111"]
+
+
+def test_nothing_is_appended_when_decide_returns_no_events() -> None:
+    # GIVEN a stream where both agencies are already admitted
+    inner = InMemoryEventStore()
+    inner.append(STREAM, 0, [new_event(AgencyAdmitted(org_number=o)) for o in (SKV, KV)])
+    store = RivalWrites(inner, rivals=[])
+    # WHEN they are admitted again
+    result = handler(store, FakeDecider()).handle(
+        Admit((SKV, KV)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+    )
+    # THEN the store is not written to, and the result is the current version
+    assert store.appends == 0
+    assert (result.version, result.events, result.attempts) == (2, (), 1)
+    assert inner.last_version(STREAM) == 2
+
+
+def test_a_broken_rule_propagates_at_once_and_nothing_is_appended() -> None:
+    # GIVEN a decider that refuses the command
+    store = RivalWrites(InMemoryEventStore(), rivals=[])
+    decide = FakeDecider(broken=True)
+    # WHEN / THEN its error reaches the caller unretried
+    with pytest.raises(RuleBrokenError):
+        handler(store, decide).handle(
+            Admit((SKV,)), stream_id=STREAM, actor="staff:anna", correlation_id="req-1"
+        )
+    assert len(decide.calls) == 1
+    assert store.appends == 0
+
+
+def test_a_handler_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="max_attempts"):
+        handler(InMemoryEventStore(), FakeDecider(), max_attempts=0)
+
+
+def test_a_rounds_events_live_in_the_round_stream() -> None:
+    assert round_stream_id("2015-3") == "round-2015-3"

@@ -1,0 +1,75 @@
+"""moto fixtures: fake credentials in eu-north-1, a DynamoDB client, tables from the template.
+
+moto's in-process DynamoDB is not safe under threads, and tests that race writers need it
+to be: `TransactWriteItems` deep-copies the whole table as a rollback snapshot without a
+lock, so a concurrent write can crash the copy ("dictionary changed size during iteration"),
+and a cancelled transaction restores its stale snapshot over a rival's committed items. Real
+DynamoDB serialises transactions on the items they touch; `serialise_moto_dynamodb` gives
+moto the same guarantee by handling one DynamoDB request at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
+
+from tests.support.template import create_template_tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REGION = "eu-north-1"
+FAKE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # botocore >= 1.44 otherwise routes DynamoDB (Streams) calls to account endpoints.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+_MOTO_DYNAMODB_LOCK = threading.RLock()
+
+
+def serialise_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto handle one DynamoDB request at a time, as a transaction is isolated in AWS."""
+    handle = DynamoHandler.call_action
+
+    def one_at_a_time(self: DynamoHandler) -> Any:
+        with _MOTO_DYNAMODB_LOCK:
+            return handle(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in FAKE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    serialise_moto_dynamodb(monkeypatch)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb_client(mocked_aws: None) -> DynamoDBClient:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def template_tables(dynamodb_client: DynamoDBClient) -> dict[str, str]:
+    """Every DynamoDB table of `template.yaml`, created in moto: table name by logical id."""
+    return create_template_tables(dynamodb_client)
+
+
+@pytest.fixture
+def event_store_table(template_tables: dict[str, str]) -> str:
+    return template_tables["EventStoreTable"]
