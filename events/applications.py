@@ -42,12 +42,15 @@ class ApplicationRefused(DomainEvent):
     """An application the rules refused, recorded so staff can see it (nothing is dropped).
 
     `org_number` is what the sender gave, as given: a refusal may be *for* an invalid number.
+    `requested_round_id` is set when the named round does not exist: such refusals are kept
+    in a stream of their own (`intake-refusals`), since there is no round stream to hold them.
     """
 
     type: Literal["ApplicationRefused"] = "ApplicationRefused"
     schema_version: Literal[1] = 1
     org_number: Annotated[str, StringConstraints(max_length=40)]
     agency_name: Annotated[str, StringConstraints(max_length=200)]
+    requested_round_id: Annotated[str, StringConstraints(max_length=80)] | None = None
     rule: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
     reason: Annotated[str, StringConstraints(max_length=500)]
     source: Source

@@ -12,6 +12,7 @@ same `Keyring` protocol.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import threading
@@ -64,6 +65,13 @@ class InMemoryKeyring:
 
 def new_subject_id() -> str:
     return f"subj-{uuid.uuid4().hex}"
+
+
+def derived_subject_id(*parts: str) -> str:
+    """A subject id fixed by its parts (say a delivery id and a role): a retried delivery
+    seals under the same subject instead of leaving an orphan key behind."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"subj-{digest[:32]}"
 
 
 class PersonalDataVault:

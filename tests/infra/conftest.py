@@ -11,14 +11,6 @@ import pytest
 
 from infra.eventstore import DynamoDBEventStore, EventStore, InMemoryEventStore
 
-# Imported fixtures, so pytest finds them here (no plugin registration in a nested conftest).
-from tests.support.aws import (  # noqa: F401
-    dynamodb_client,
-    event_store_table,
-    mocked_aws,
-    template_tables,
-)
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 

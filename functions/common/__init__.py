@@ -1,0 +1,1 @@
+"""What every entry point shares: settings, the composition root, HTTP problem responses."""

@@ -1,0 +1,51 @@
+"""The functions' environment under moto: tables from the template, the KMS key, settings.
+
+`functions_env` gives every Lambda entry point what it would have on AWS — table names and
+the key id in its environment — and clears the composition root's caches around each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from functions.common import bootstrap
+from tests.support.aws import REGION
+
+WEBHOOK_SECRETS = {
+    "TYPEFORM_SECRET": "typeform-test-secret",
+    "FORMS_WEBHOOK_SECRET": "whsec_dGVzdC1mb3Jtcy13ZWJob29rLXNlY3JldC0zMmI=",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionsEnv:
+    tables: dict[str, str]
+    personal_data_key_id: str
+
+
+@pytest.fixture
+def functions_env(
+    template_tables: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FunctionsEnv]:
+    key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    environment = {
+        "EVENT_STORE_TABLE": template_tables["EventStoreTable"],
+        "READ_MODEL_TABLE": template_tables["ReadModelTable"],
+        "IDEMPOTENCY_TABLE": template_tables["IdempotencyTable"],
+        "SUBJECT_KEYS_TABLE": template_tables["SubjectKeysTable"],
+        "PERSONAL_DATA_KEY_ID": key_id,
+        "POWERTOOLS_SERVICE_NAME": "programme-engine-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "ProgrammeEngineTest",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "AWS_LAMBDA_FUNCTION_NAME": "programme-engine-test",
+        **WEBHOOK_SECRETS,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    yield FunctionsEnv(dict(template_tables), key_id)
+    bootstrap.reset()
