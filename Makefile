@@ -36,10 +36,23 @@ unit: $(STAMP)
 
 test: lint types check-template unit
 
-# Re-resolve the lock (needs `uv` on PATH); commit the result.
+# Re-resolve both locks (needs `uv` on PATH); commit the result.
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 		--no-emit-package programme-engine -o $(LOCK)
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.13 \
+		--python-platform aarch64-manylinux2014 --no-emit-package programme-engine \
+		-o requirements/lambda.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+# ---- AWS SAM builds (BuildMethod: makefile): the project's packages plus the Lambda lock ----
+# Lambda runs Python 3.13 on arm64; the wheels are fetched for that platform, not this one.
+LAMBDA_FUNCTIONS := IntakeFunction CommandsFunction QueriesFunction ProjectorFunction
+$(addprefix build-,$(LAMBDA_FUNCTIONS)):
+	python3 -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.13 \
+		--implementation cp -r requirements/lambda.lock --target "$(ARTIFACTS_DIR)"
+	cp -r domain events infra functions "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
