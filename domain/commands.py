@@ -200,3 +200,14 @@ ScheduledTransition = (
     | PassPlanDeadline
     | CloseRound
 )
+
+
+# Erasure belongs to a person's subject stream, not to a round: not part of `Command`.
+
+
+@dataclass(frozen=True, slots=True)
+class ErasePersonalData:
+    """Destroy a person's data key (crypto-shredding), under a recorded retention decision."""
+
+    subject_id: str
+    retention_decision: str
