@@ -30,6 +30,7 @@ types: $(STAMP)
 
 check-template: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/statelint infra/statemachines/*.asl.json
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -49,7 +50,9 @@ clean:
 
 # ---- AWS SAM builds (BuildMethod: makefile): the project's packages plus the Lambda lock ----
 # Lambda runs Python 3.13 on arm64; the wheels are fetched for that platform, not this one.
-LAMBDA_FUNCTIONS := IntakeFunction CommandsFunction QueriesFunction ProjectorFunction
+LAMBDA_FUNCTIONS := IntakeFunction CommandsFunction QueriesFunction ProjectorFunction \
+	NextTransitionFunction ApplyTransitionFunction HandOverFunction RecordFailureFunction \
+	LifecycleStarterFunction LifecycleReconcilerFunction
 $(addprefix build-,$(LAMBDA_FUNCTIONS)):
 	python3 -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.13 \

@@ -16,7 +16,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo",
         help="walk round 3 of 2015 end to end on the DynamoDB event store (moto) and print it",
     )
+    from infra.rebuild import add_rebuild_arguments, rebuild_command
+
+    add_rebuild_arguments(
+        commands.add_parser(
+            "rebuild", help="replay the event store into fresh read models (all, or one VIEW)"
+        )
+    )
     args = parser.parse_args(argv)
+    if args.command == "rebuild":
+        return rebuild_command(args)
     if args.command == "demo":
         from infra.report import run_demo  # rich and moto load only for the command that needs them
 

@@ -3,11 +3,16 @@
 Every factory builds on first use and is cached for the life of the Lambda container, so
 importing a function module does no I/O and reads no environment. Tests call `reset()`
 between cases.
+
+Time comes from `clock()`: the wall clock, unless the local stack or a test installs another
+with `set_clock` (every handler in the process then reads that one).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -16,10 +21,13 @@ from functions.common.settings import clear_caches, settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
     from domain import Command, RoundState
+    from infra.clock import Clock
     from infra.command_handler import CommandHandler
     from infra.eventstore import EventStore
+    from infra.readmodels import ReadModelStore
     from infra.vault import PersonalDataVault
 
 
@@ -38,6 +46,37 @@ def kms_client() -> KMSClient:
 
 
 @cache
+def stepfunctions_client() -> SFNClient:
+    import boto3
+
+    return boto3.client("stepfunctions", region_name=settings().region or None)
+
+
+@dataclass(slots=True)
+class _InstalledClock:
+    clock: Clock | None = None
+
+
+_installed = _InstalledClock()
+
+
+def clock() -> Clock:
+    """The clock decisions read: the wall clock unless `set_clock` installed another."""
+    from infra.clock import wall_clock
+
+    return _installed.clock or wall_clock
+
+
+def set_clock(clock: Clock | None) -> None:
+    """Make every handler in this process read `clock` (None: the wall clock again)."""
+    _installed.clock = clock
+
+
+def now() -> datetime:
+    return clock()()
+
+
+@cache
 def event_store() -> EventStore:
     from infra.eventstore import DynamoDBEventStore
 
@@ -47,10 +86,9 @@ def event_store() -> EventStore:
 @cache
 def command_handler() -> CommandHandler[Command, RoundState]:
     from domain import decide, evolve
-    from infra.clock import wall_clock
     from infra.command_handler import CommandHandler
 
-    return CommandHandler(event_store(), decide, evolve, wall_clock, lambda: str(uuid.uuid4()))
+    return CommandHandler(event_store(), decide, evolve, now, lambda: str(uuid.uuid4()))
 
 
 @cache
@@ -67,8 +105,24 @@ def vault() -> PersonalDataVault:
     return PersonalDataVault(keyring)
 
 
+@cache
+def read_models() -> ReadModelStore:
+    from infra.readmodels import DynamoDBReadModelStore
+
+    return DynamoDBReadModelStore(dynamodb_client(), settings().require("read_model_table"))
+
+
 def reset() -> None:
-    """Drop every cached adapter and setting (tests, and the local stack on restart)."""
+    """Drop every cached adapter and setting, and go back to the wall clock (tests, restarts)."""
     clear_caches()
-    for factory in (dynamodb_client, kms_client, event_store, command_handler, vault):
+    set_clock(None)
+    for factory in (
+        dynamodb_client,
+        kms_client,
+        stepfunctions_client,
+        event_store,
+        command_handler,
+        vault,
+        read_models,
+    ):
         factory.cache_clear()

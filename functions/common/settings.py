@@ -19,6 +19,7 @@ class Settings:
     idempotency_table: str
     subject_keys_table: str
     personal_data_key_id: str
+    state_machine_arn: str = ""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -29,6 +30,7 @@ class Settings:
             idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", ""),
             subject_keys_table=os.environ.get("SUBJECT_KEYS_TABLE", ""),
             personal_data_key_id=os.environ.get("PERSONAL_DATA_KEY_ID", ""),
+            state_machine_arn=os.environ.get("STATE_MACHINE_ARN", ""),
         )
 
     def require(self, name: str) -> str:

@@ -1,0 +1,1 @@
+"""Staff commands on rounds and subjects, IAM-authorised on AWS."""

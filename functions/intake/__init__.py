@@ -1,0 +1,1 @@
+"""The public intake: form webhooks (Typeform, Standard Webhooks), authenticated by signature."""

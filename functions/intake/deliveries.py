@@ -1,0 +1,144 @@
+"""Turning an authenticated, well-formed delivery into commands, and their outcome.
+
+Dedupe lives in the event stream, not in an idempotency table: a round remembers every
+delivery id it recorded (applied or refused), so a retried delivery decides nothing, and a
+concurrent duplicate that loses the append race retries on fresh state and sees the id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+
+from domain import ApplyForRound, DomainError, RefuseApplication, RoundNotFoundError, SubmitPlan
+from events import Source
+from functions.common import bootstrap
+from functions.intake.payloads import ApplicationForm, SubmittedPlan
+from functions.intake.refusals import RefuseForUnknownRound, record_refusal
+from infra.command_handler import HandleResult, round_stream_id
+from infra.vault import SubjectErasedError, derived_subject_id
+
+logger = Logger(child=True)
+
+Status = Literal["recorded", "duplicate", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    reason: str | None = None
+
+
+RECORDED = Outcome("recorded")
+DUPLICATE = Outcome("duplicate", "this delivery was received before; nothing new was recorded")
+
+
+def record_application(
+    form: ApplicationForm, *, delivery_id: str, source: Source, received_at: datetime
+) -> Outcome:
+    """Seal the people in it, apply, and record a refusal when a rule says no."""
+    try:
+        director_general = bootstrap.vault().seal(
+            derived_subject_id(delivery_id, "director_general"), {"name": form.director_general}
+        )
+        contact = bootstrap.vault().seal(
+            derived_subject_id(delivery_id, "contact"),
+            {"name": form.contact_name, "email": form.contact_email},
+        )
+    except SubjectErasedError:
+        # Subject ids derive from the delivery id: only a delivery seen before can meet one.
+        return DUPLICATE
+    command = ApplyForRound(
+        round_id=form.round_id,
+        org_number=form.org_number,
+        agency_name=form.agency_name,
+        director_general=director_general,
+        contact=contact,
+        themes=form.themes,
+        submitted_at=form.submitted_at or received_at,
+        source=source,
+        preferred_partner=form.preferred_partner,
+        motivation=form.motivation,
+        delivery_id=delivery_id,
+    )
+    try:
+        result = _handle(command, form.round_id, delivery_id, source)
+    except RoundNotFoundError as error:
+        return _refuse_for_unknown_round(form, error, delivery_id, source)
+    except DomainError as error:
+        return _refuse(form, error, delivery_id, source)
+    return RECORDED if result.events else DUPLICATE
+
+
+def record_plan(plan: SubmittedPlan, *, delivery_id: str, source: Source) -> Outcome:
+    """Submit a pair's plan; the same document again is a duplicate."""
+    command = SubmitPlan(
+        round_id=plan.round_id,
+        pair_id=plan.pair_id,
+        title=plan.title,
+        document_url=plan.document_url,
+        document_sha256=plan.document_sha256,
+    )
+    try:
+        result = _handle(command, plan.round_id, delivery_id, source)
+    except DomainError as error:
+        # No event type holds a refused plan: the log and the 202 answer are its record.
+        logger.warning(
+            "plan refused",
+            extra={"delivery_id": delivery_id, "round_id": plan.round_id, "rule": error.rule},
+        )
+        return Outcome("refused", str(error))
+    return RECORDED if result.events else DUPLICATE
+
+
+def _refuse(form: ApplicationForm, error: DomainError, delivery_id: str, source: Source) -> Outcome:
+    refusal = RefuseApplication(
+        round_id=form.round_id,
+        org_number=form.org_number,
+        agency_name=form.agency_name,
+        rule=error.rule,
+        reason=str(error),
+        source=source,
+        delivery_id=delivery_id,
+    )
+    result = _handle(refusal, form.round_id, delivery_id, source)
+    if not result.events:  # a concurrent copy of this delivery got there first
+        return DUPLICATE
+    return Outcome("refused", str(error))
+
+
+def _refuse_for_unknown_round(
+    form: ApplicationForm, error: RoundNotFoundError, delivery_id: str, source: Source
+) -> Outcome:
+    refusal = RefuseForUnknownRound(
+        requested_round_id=form.round_id,
+        org_number=form.org_number,
+        agency_name=form.agency_name,
+        rule=error.rule,
+        reason=str(error),
+        source=source,
+        delivery_id=delivery_id,
+    )
+    result = record_refusal(refusal, actor=_actor(source))
+    return Outcome("refused", str(error)) if result.events else DUPLICATE
+
+
+def _handle(
+    command: ApplyForRound | RefuseApplication | SubmitPlan,
+    round_id: str,
+    delivery_id: str,
+    source: Source,
+) -> HandleResult:
+    return bootstrap.command_handler().handle(
+        command,
+        stream_id=round_stream_id(round_id),
+        actor=_actor(source),
+        correlation_id=delivery_id,
+    )
+
+
+def _actor(source: Source) -> str:
+    return f"webhook:{source}"

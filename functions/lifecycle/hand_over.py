@@ -1,0 +1,39 @@
+"""Task `HandOver`: start the round's next generation, so this execution can end (see `policy`).
+
+A retry, or a hand-over that did happen but whose answer was lost, finds the next generation
+already started, which is just as good: the start is idempotent by its name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.common import bootstrap
+from functions.lifecycle.executions import ExecutionName, start_execution
+
+logger = Logger()
+
+
+class HandOverInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    round_id: str = Field(min_length=1)
+    next_generation: int = Field(ge=2)
+    state_machine_arn: str = Field(min_length=1)
+    execution: str = Field(min_length=1)
+
+
+@logger.inject_lambda_context(correlation_id_path="execution")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = HandOverInput.model_validate(event)
+    name = ExecutionName(task.round_id, task.next_generation)
+    started = start_execution(bootstrap.stepfunctions_client(), task.state_machine_arn, name)
+    logger.info(
+        "handed over" if started else "next generation already started",
+        extra={"round_id": task.round_id, "next": str(name)},
+    )
+    return {"next_execution": str(name), "started": started}

@@ -1,0 +1,1 @@
+"""The projector: event-store stream records into every read model."""

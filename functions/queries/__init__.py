@@ -1,0 +1,1 @@
+"""The queries: reporting reads over the read models (JSON and CSV), never the event store."""

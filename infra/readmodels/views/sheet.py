@@ -1,0 +1,206 @@
+"""A round's facts as the round-level views need them, kept as plain JSON (the "sheet").
+
+The round overview, pairs, plans, agency history and participation views all fold a round
+stream into this same sheet and differ only in the documents they derive from it. It holds
+no personal data: nominated people are only counted by role, sealed fields are never read.
+It deliberately re-implements no domain rule: it records what the events say happened.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from events import (
+    AgencyAdmitted,
+    AgencyApplied,
+    AgencyRejected,
+    AgencyWaitlisted,
+    ApplicationsClosed,
+    ApplicationsOpened,
+    ApplicationWithdrawn,
+    Event,
+    PairDissolved,
+    PairFormed,
+    ParticipantNominated,
+    PlanDeadlinePassed,
+    PlanRevised,
+    PlanSubmitted,
+    PresentationRecorded,
+    RoundCancelled,
+    RoundClosed,
+    RoundRescheduled,
+    RoundScheduled,
+    RoundStarted,
+)
+from infra.readmodels.documents import JsonObject, iso
+
+Sheet = JsonObject
+DATE_FIELDS = (
+    "application_opens_at",
+    "application_closes_at",
+    "starts_at",
+    "plan_due_at",
+    "closes_at",
+)
+ROLES = ("director_general", "leadership_member")
+_DAY_SECONDS = 86_400
+_STATE_AFTER: dict[type[Any], str] = {
+    ApplicationsOpened: "open",
+    ApplicationsClosed: "selection",
+    RoundStarted: "running",
+    RoundClosed: "closed",
+    RoundCancelled: "cancelled",
+}
+_DECISIONS: dict[type[Any], str] = {
+    ApplicationWithdrawn: "withdrawn",
+    AgencyAdmitted: "admitted",
+    AgencyRejected: "rejected",
+    AgencyWaitlisted: "waitlisted",
+}
+
+
+def evolve(sheet: Sheet | None, event: Event) -> tuple[Sheet | None, set[str]]:
+    """The sheet after `event` (changed in place) and the agencies whose facts it changed."""
+    if isinstance(event, RoundScheduled):
+        return _scheduled(event), set()
+    if sheet is None:  # nothing precedes RoundScheduled in a round stream
+        return None, set()
+    touched: set[str] = set()
+    match event:
+        case RoundRescheduled():
+            sheet["dates"] = {name: iso(getattr(event, name)) for name in DATE_FIELDS}
+        case PlanDeadlinePassed():
+            sheet["deadline_passed"] = True
+        case ParticipantNominated():
+            sheet["roles"][event.role] = sheet["roles"].get(event.role, 0) + 1
+        case AgencyApplied():
+            agency = _agency(sheet, event.org_number)
+            agency.update(agency_name=event.agency_name, status="applied")
+            agency["applied_at"] = iso(event.submitted_at)
+            touched.add(event.org_number)
+        case ApplicationWithdrawn() | AgencyAdmitted() | AgencyRejected() | AgencyWaitlisted():
+            agency = _agency(sheet, event.org_number)
+            agency["status"] = _DECISIONS[type(event)]
+            if not isinstance(event, ApplicationWithdrawn) and event.case_number:
+                agency["case_number"] = event.case_number
+            touched.add(event.org_number)
+        case PairFormed():
+            touched = _form_pair(sheet, event)
+        case PairDissolved():
+            touched = _dissolve_pair(sheet, event)
+        case PlanSubmitted() | PlanRevised() | PresentationRecorded():
+            touched = _pair_event(sheet, event)
+        case (
+            ApplicationsOpened()
+            | ApplicationsClosed()
+            | RoundStarted()
+            | RoundClosed()
+            | RoundCancelled()
+        ):
+            sheet["state"] = _STATE_AFTER[type(event)]
+    return sheet, touched
+
+
+def plan_status(pair: JsonObject, deadline_passed: bool) -> str:
+    """pending | overdue (deadline passed, none in) | submitted (on time) | late."""
+    plan = pair.get("plan")
+    if plan is not None:
+        return "late" if plan["late"] else "submitted"
+    return "overdue" if deadline_passed else "pending"
+
+
+def active_pairs(sheet: Sheet) -> list[tuple[str, JsonObject]]:
+    """Pairs not dissolved, in the order they were formed."""
+    return [(pair_id, pair) for pair_id, pair in sheet["pairs"].items() if not pair["dissolved"]]
+
+
+def _scheduled(event: RoundScheduled) -> Sheet:
+    return {
+        "round_id": event.round_id,
+        "number": event.number,
+        "title": event.title,
+        "state": "scheduled",
+        "dates": {name: iso(getattr(event, name)) for name in DATE_FIELDS},
+        "capacity": event.capacity,
+        "themes": list(event.themes),
+        "deadline_passed": False,
+        "roles": dict.fromkeys(ROLES, 0),
+        "agencies": {},
+        "pairs": {},
+    }
+
+
+def _agency(sheet: Sheet, org_number: str) -> JsonObject:
+    # An old stream may decide on an application this code never saw; the fact still stands.
+    agencies: dict[str, JsonObject] = sheet["agencies"]
+    return agencies.setdefault(
+        org_number, {"agency_name": "", "status": "applied", "applied_at": None}
+    )
+
+
+def _form_pair(sheet: Sheet, event: PairFormed) -> set[str]:
+    sheet["pairs"][event.pair_id] = {
+        "org_numbers": list(event.org_numbers),
+        "theme": event.theme,
+        "dissolved": False,
+        "dissolved_reason": None,
+        "plan": None,
+        "presented_at": None,
+    }
+    for org_number in event.org_numbers:
+        _agency(sheet, org_number)["pair_id"] = event.pair_id
+    return set(event.org_numbers)
+
+
+def _dissolve_pair(sheet: Sheet, event: PairDissolved) -> set[str]:
+    pair = sheet["pairs"].get(event.pair_id)
+    if pair is None:
+        return set()
+    pair.update(dissolved=True, dissolved_reason=event.reason)
+    members = {
+        org for org in pair["org_numbers"] if sheet["agencies"][org].get("pair_id") == event.pair_id
+    }
+    for org_number in members:
+        sheet["agencies"][org_number]["pair_id"] = None
+    return members
+
+
+def _pair_event(
+    sheet: Sheet, event: PlanSubmitted | PlanRevised | PresentationRecorded
+) -> set[str]:
+    pair = sheet["pairs"].get(event.pair_id)
+    if pair is None:
+        return set()
+    if isinstance(event, PresentationRecorded):
+        pair["presented_at"] = iso(event.held_at)
+    elif isinstance(event, PlanSubmitted) or pair["plan"] is None:
+        # A revision of a plan this code never saw submitted counts as its first submission.
+        pair["plan"] = _first_plan(sheet, event)
+    else:
+        # A revision keeps the first submission's time and lateness (as the domain does).
+        pair["plan"].update(
+            title=event.title, revision=event.revision, revised_at=iso(event.submitted_at)
+        )
+    return set(pair["org_numbers"])
+
+
+def _first_plan(sheet: Sheet, event: PlanSubmitted | PlanRevised) -> JsonObject:
+    due_at = sheet["dates"]["plan_due_at"]
+    revision = event.revision if isinstance(event, PlanRevised) else 1
+    return {
+        "title": event.title,
+        "revision": revision,
+        "submitted_at": iso(event.submitted_at),
+        "revised_at": None,
+        "late": event.late,
+        "due_at": due_at,
+        "days_late": _days_late(event.submitted_at, due_at) if event.late else 0,
+    }
+
+
+def _days_late(submitted_at: datetime, due_at: str) -> int:
+    """Whole days after the deadline, a part of a day counting as one (a late plan is ≥ 1)."""
+    overdue = (submitted_at - datetime.fromisoformat(due_at)).total_seconds()
+    return max(1, math.ceil(overdue / _DAY_SECONDS))

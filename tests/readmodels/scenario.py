@@ -1,0 +1,225 @@
+"""What the read-model tests project: round 3 of 2015 as walked, a round 4 with every twist,
+a refusal for a round that does not exist, and a person's erasure in their subject stream.
+
+Built once on the in-memory store; `seed` appends the same events (envelopes included) to any
+store, so the DynamoDB tests get them in a handful of writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import groupby
+
+from events import (
+    AgencyAdmitted,
+    AgencyApplied,
+    AgencyWaitlisted,
+    ApplicationRefused,
+    ApplicationsClosed,
+    ApplicationsOpened,
+    ApplicationWithdrawn,
+    Event,
+    EventMetadata,
+    PairDissolved,
+    PairFormed,
+    ParticipantNominated,
+    PersonalDataErased,
+    PlanDeadlinePassed,
+    PlanReminderIssued,
+    PlanRevised,
+    PlanSubmitted,
+    RoundScheduled,
+    RoundStarted,
+    SealedPersonalData,
+)
+from infra import round3_2015 as r3
+from infra.demo import walk_round_3
+from infra.eventstore import EventStore, InMemoryEventStore, NewEvent, RecordedEvent
+from infra.vault import InMemoryKeyring, PersonalDataVault, new_subject_id
+
+ROUND_3 = r3.ROUND_ID
+ROUND_4 = "2016-4"
+SKV, UHR, KBV, LST = "202100-5448", "202100-6487", "202100-3997", "202100-2312"
+UNKNOWN_ROUND = "2099-1"
+REFUSALS_STREAM = "intake-refusals"
+PLAN_DUE_4 = datetime(2016, 10, 28, 17, tzinfo=UTC)
+LATE_PLAN_AT = datetime(2016, 11, 2, 9, tzinfo=UTC)  # 4 days 16 hours late: 5 days
+SHA = "c" * 64
+
+# People of round 4, sealed before they reach an event; none may show in a read model.
+PEOPLE_4 = {
+    "dg_skv": {"name": "Katrin Westling Palm"},
+    "contact_skv": {"name": "Åsa Kontaktsson", "email": "asa.kontaktsson@skatteverket.se"},
+    "dg_uhr": {"name": "Karin Röding"},
+    "contact_uhr": {"name": "Örjan Uhrsson", "email": "orjan@uhr.se"},
+    "contact_kbv": {"name": "Lotta Kust", "email": "lotta@kustbevakningen.se"},
+    "contact_lst": {"name": "Sven Länsson", "email": "sven@lansstyrelsen.se"},
+    "member_skv": {"name": "Per Ledning"},
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    events: tuple[RecordedEvent, ...]
+    """Every event, stream by stream in the order appended."""
+    personal: frozenset[str]
+    """Every subject id, ciphertext and clear-text personal value behind the events."""
+
+    def stream(self, stream_id: str) -> list[RecordedEvent]:
+        return [r for r in self.events if r.stream_id == stream_id]
+
+    def stream_ids(self) -> list[str]:
+        return list(dict.fromkeys(r.stream_id for r in self.events))
+
+
+@cache
+def scenario() -> Scenario:
+    store = InMemoryEventStore()
+    walk_round_3(store)
+    vault = PersonalDataVault(InMemoryKeyring())
+    sealed = {role: vault.seal(new_subject_id(), data) for role, data in PEOPLE_4.items()}
+    _append(store, f"round-{ROUND_4}", _round_4(sealed))
+    _append(store, REFUSALS_STREAM, [_refusal()])
+    erased = sealed["dg_skv"].subject_id
+    _append(
+        store,
+        f"subject-{erased}",
+        [PersonalDataErased(subject_id=erased, retention_decision="Gallringsbeslut 2017:1")],
+    )
+    streams = (f"round-{ROUND_3}", f"round-{ROUND_4}", REFUSALS_STREAM, f"subject-{erased}")
+    events = tuple(recorded for s in streams for recorded in store.read(s))
+    clear_text = {
+        value
+        for agency in (*r3.AGENCIES, r3.ORGANISER)
+        for value in (agency.director_general, agency.contact_name, agency.contact_email)
+    } | {value for person in PEOPLE_4.values() for value in person.values()}
+    return Scenario(events, frozenset(_sealed_values(events) | clear_text))
+
+
+def seed(store: EventStore, events: Iterable[RecordedEvent]) -> None:
+    """Append recorded events to another store, at the same versions, envelopes and all."""
+    for stream_id, group in groupby(events, key=lambda r: r.stream_id):
+        batch = list(group)
+        for chunk in _chunks(batch, 50):
+            store.append(
+                stream_id, chunk[0].version - 1, [NewEvent(r.event, r.metadata) for r in chunk]
+            )
+
+
+def _chunks(items: Sequence[RecordedEvent], size: int) -> Iterator[Sequence[RecordedEvent]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _append(store: EventStore, stream_id: str, events: Sequence[Event]) -> None:
+    start = datetime(2016, 1, 4, 9, tzinfo=UTC)
+    new = [
+        NewEvent(
+            event,
+            EventMetadata(
+                event_id=f"{stream_id}-{n}",
+                occurred_at=start + timedelta(days=7 * n),
+                recorded_at=start + timedelta(days=7 * n, seconds=1),
+                correlation_id=f"corr-{stream_id}-{n}",
+                causation_id=f"corr-{stream_id}-{n}",
+                actor="staff:programme-office" if n % 2 else "scheduler",
+            ),
+        )
+        for n, event in enumerate(events, start=store.last_version(stream_id) + 1)
+    ]
+    store.append(stream_id, store.last_version(stream_id), new)
+
+
+def _round_4(sealed: dict[str, SealedPersonalData]) -> list[Event]:
+    def applied(org: str, name: str, dg: str, contact: str) -> AgencyApplied:
+        return AgencyApplied(
+            org_number=org,
+            agency_name=name,
+            director_general=sealed[dg],
+            contact=sealed[contact],
+            themes=("digitalisering",),
+            submitted_at=datetime(2016, 1, 20, tzinfo=UTC),
+            source="forms",
+            delivery_id=f"forms-{org}",
+        )
+
+    return [
+        RoundScheduled(
+            round_id=ROUND_4,
+            number=4,
+            title="Utvecklingsprogrammet, omgång 4",
+            capacity=4,
+            themes=("digitalisering", "delaktighet"),
+            application_opens_at=datetime(2016, 1, 11, 9, tzinfo=UTC),
+            application_closes_at=datetime(2016, 2, 12, 17, tzinfo=UTC),
+            starts_at=datetime(2016, 3, 1, 9, tzinfo=UTC),
+            plan_due_at=PLAN_DUE_4,
+            closes_at=datetime(2016, 12, 9, 17, tzinfo=UTC),
+        ),
+        ApplicationsOpened(due_at=datetime(2016, 1, 11, 9, tzinfo=UTC)),
+        applied(SKV, "Skatteverket", "dg_skv", "contact_skv"),
+        applied(UHR, "Universitets- och högskolerådet", "dg_uhr", "contact_uhr"),
+        applied(KBV, "Kustbevakningen", "dg_uhr", "contact_kbv"),
+        applied(LST, "Länsstyrelsen i Stockholms län", "dg_uhr", "contact_lst"),
+        ApplicationWithdrawn(org_number=KBV, reason="Omprioritering"),
+        ApplicationsClosed(due_at=datetime(2016, 2, 12, 17, tzinfo=UTC), applications=3),
+        AgencyAdmitted(org_number=SKV, case_number="ESV 2016/7"),
+        AgencyAdmitted(org_number=UHR, case_number="ESV 2016/8"),
+        AgencyWaitlisted(org_number=LST),
+        ParticipantNominated(org_number=SKV, role="director_general", person=sealed["dg_skv"]),
+        ParticipantNominated(org_number=SKV, role="leadership_member", person=sealed["member_skv"]),
+        PairFormed(pair_id="pair-1", org_numbers=(SKV, UHR), theme="delaktighet"),
+        PairDissolved(pair_id="pair-1", reason="Fel tema"),
+        PairFormed(pair_id="pair-2", org_numbers=(SKV, UHR), theme="digitalisering"),
+        RoundStarted(due_at=datetime(2016, 3, 1, 9, tzinfo=UTC), admitted=(SKV, UHR), unpaired=()),
+        PlanReminderIssued(
+            due_at=datetime(2016, 10, 14, tzinfo=UTC),
+            plan_due_at=PLAN_DUE_4,
+            pairs_without_plan=("pair-2",),
+        ),
+        PlanDeadlinePassed(due_at=PLAN_DUE_4, pairs_without_plan=("pair-2",)),
+        PlanSubmitted(
+            pair_id="pair-2",
+            title="Digital delaktighet",
+            document_url="https://programme.example.se/plans/2016-4/pair-2.pdf",
+            document_sha256=SHA,
+            submitted_at=LATE_PLAN_AT,
+            late=True,
+        ),
+        PlanRevised(
+            pair_id="pair-2",
+            revision=2,
+            title="Digital delaktighet, reviderad",
+            document_url="https://programme.example.se/plans/2016-4/pair-2-r2.pdf",
+            document_sha256="d" * 64,
+            submitted_at=datetime(2016, 11, 20, tzinfo=UTC),
+            late=True,
+        ),
+    ]
+
+
+def _refusal() -> ApplicationRefused:
+    return ApplicationRefused(
+        org_number="202100-5449",
+        agency_name="Myndigheten för digital förvaltning",
+        requested_round_id=UNKNOWN_ROUND,
+        rule="ensureRoundExists",
+        reason=f"there is no round {UNKNOWN_ROUND!r}",
+        source="forms",
+        delivery_id="forms-unknown-round",
+    )
+
+
+def _sealed_values(events: Iterable[RecordedEvent]) -> set[str]:
+    found: set[str] = set()
+    for recorded in events:
+        for name in type(recorded.event).model_fields:
+            value = getattr(recorded.event, name)
+            if isinstance(value, SealedPersonalData):
+                found |= {value.subject_id, value.ciphertext}
+            elif name == "subject_id":
+                found.add(value)
+    return found
