@@ -7,7 +7,6 @@ every caller may retry freely. The scheduled transitions live in `domain.transit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -35,7 +34,7 @@ from domain.commands import (
     SubmitPlan,
     WithdrawApplication,
 )
-from domain.org_number import could_be_personal_identity_number
+from domain.refusals import refusal_event
 from domain.rules import (
     ensure_admitted,
     ensure_application_live,
@@ -78,7 +77,6 @@ from events import (
     AgencyApplied,
     AgencyRejected,
     AgencyWaitlisted,
-    ApplicationRefused,
     ApplicationWithdrawn,
     Event,
     PairDissolved,
@@ -233,11 +231,11 @@ def _refuse(command: RefuseApplication, state: RoundState | None) -> list[Event]
     if command.delivery_id is not None and command.delivery_id in state.deliveries:
         return []
     return [
-        ApplicationRefused(
-            org_number=_org_number_as_given(command.org_number),
-            agency_name=command.agency_name.strip()[:200],
-            rule=_camel_case(command.rule),
-            reason=command.reason[:500],
+        refusal_event(
+            org_number=command.org_number,
+            agency_name=command.agency_name,
+            rule=command.rule,
+            reason=command.reason,
             source=command.source,
             delivery_id=command.delivery_id,
         )
@@ -374,23 +372,6 @@ def _in_progress(state: RoundState | None, round_id: str) -> RoundState:
 
 def _optional_text(text: str | None) -> str | None:
     return (text or "").strip() or None
-
-
-def _org_number_as_given(raw: str) -> str:
-    # A personal identity number typed in by mistake is personal data: never stored in clear.
-    if could_be_personal_identity_number(raw):
-        return "(withheld)"
-    return raw.strip()[:40]
-
-
-def _camel_case(rule: str) -> str:
-    """`ensure_round_is_open` → `ensureRoundIsOpen`, the form refusal events store rules in.
-
-    Intake's refusals for unknown rounds (functions/intake/refusals.py) store the same form.
-    """
-    first, *rest = rule.strip().split("_")
-    camel = first + "".join(word.capitalize() for word in rest)
-    return re.sub("[^A-Za-z]", "", camel)[:80] or "unknown"
 
 
 __all__ = ["PLAN_REMINDER_LEAD", "decide", "next_transition"]

@@ -7,13 +7,12 @@ command handler (so the same retry on a conflict), on the shared event store.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.org_number import could_be_personal_identity_number
+from domain.refusals import refusal_event
 from events import ApplicationRefused, Event, Source
 from functions.common import bootstrap
 from infra.command_handler import CommandHandler, HandleResult
@@ -38,19 +37,15 @@ def decide_refusal(
     """One refusal per delivery: a retried delivery decides nothing."""
     if seen is not None and command.delivery_id in seen:
         return []
-    # Stored as the round streams store theirs (see `domain.decide._refuse`).
-    org_number = command.org_number.strip()[:40]
-    if could_be_personal_identity_number(command.org_number):
-        org_number = "(withheld)"
     return [
-        ApplicationRefused(
-            org_number=org_number,
-            agency_name=command.agency_name.strip()[:200],
-            requested_round_id=command.requested_round_id[:80],
-            rule=_camel_case(command.rule),
-            reason=command.reason[:500],
+        refusal_event(
+            org_number=command.org_number,
+            agency_name=command.agency_name,
+            rule=command.rule,
+            reason=command.reason,
             source=command.source,
             delivery_id=command.delivery_id,
+            requested_round_id=command.requested_round_id,
         )
     ]
 
@@ -73,8 +68,3 @@ def record_refusal(command: RefuseForUnknownRound, actor: str) -> HandleResult:
     return handler.handle(
         command, stream_id=REFUSALS_STREAM, actor=actor, correlation_id=command.delivery_id
     )
-
-
-def _camel_case(rule: str) -> str:
-    first, *rest = rule.split("_")
-    return re.sub("[^A-Za-z]", "", first + "".join(w.capitalize() for w in rest))[:80] or "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -10,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.problems import register_problem_handlers
+from functions.openapi import DOCUMENT_PATH
 from functions.queries.routes import router
 
 logger = Logger()
@@ -23,9 +25,13 @@ register_problem_handlers(app)
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    """This function's OpenAPI document (the queries)."""
-    document = app.get_openapi_json_schema(title="programme-engine queries", version="1.0.0")
-    return Response(200, content_types.APPLICATION_JSON, document)
+    """The published OpenAPI document of the whole HTTP API (checked in, never regenerated here)."""
+    return Response(200, content_types.APPLICATION_JSON, _published_document())
+
+
+@cache
+def _published_document() -> str:
+    return DOCUMENT_PATH.read_text(encoding="utf-8")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -256,12 +256,12 @@ def test_a_refusal_is_recorded_with_its_rule_and_reason() -> None:
     state = given(*open_round())
     # WHEN intake records an application the rules refused
     events = decide(refuse(), state, DURING_APPLICATIONS)
-    # THEN staff can see it (the rule camel-cased, as every refusal event stores it)
+    # THEN staff can see it, the rule named as a 409 names it
     assert events == [
         ApplicationRefused(
             org_number="202100-5449",
             agency_name="Skatteverket",
-            rule="ensureValidOrgNumber",
+            rule="ensure_valid_org_number",
             reason="the organisation number's check digit does not match",
             source="typeform",
             delivery_id="tf-refused-1",
@@ -310,7 +310,7 @@ def test_a_refusal_keeps_whatever_the_sender_sent_storable() -> None:
     # THEN it is cut to what the event admits rather than lost
     assert isinstance(event, ApplicationRefused)
     assert (len(event.org_number), len(event.agency_name), len(event.reason)) == (40, 200, 500)
-    assert event.rule == "ruleX"
+    assert event.rule == "rule42_x"
 
 
 def test_a_refusal_for_a_round_that_does_not_exist_is_refused_as_not_found() -> None:

@@ -206,7 +206,7 @@ def _refusal() -> ApplicationRefused:
         org_number="202100-5449",
         agency_name="Myndigheten för digital förvaltning",
         requested_round_id=UNKNOWN_ROUND,
-        rule="ensureRoundExists",
+        rule="ensure_round_exists",
         reason=f"there is no round {UNKNOWN_ROUND!r}",
         source="forms",
         delivery_id="forms-unknown-round",

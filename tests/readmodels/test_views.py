@@ -263,8 +263,8 @@ def test_refusals_are_listed_from_round_streams_and_for_rounds_that_do_not_exist
     store = everything()
     every = [_json(t) for _, t in store.documents(Target("refusals", 1), refusals.ALL)]
     assert [(r["round_id"], r["agency_name"], r["rule"]) for r in every] == [
-        (ROUND_3, "Ekonomistyrningsverket", "ensureNotOrganiser"),
-        (UNKNOWN_ROUND, "Myndigheten för digital förvaltning", "ensureRoundExists"),
+        (ROUND_3, "Ekonomistyrningsverket", "ensure_not_organiser"),
+        (UNKNOWN_ROUND, "Myndigheten för digital förvaltning", "ensure_round_exists"),
     ]
     unknown = list(store.documents(Target("refusals", 1), refusals.round_partition(UNKNOWN_ROUND)))
     assert [_json(text)["org_number"] for _, text in unknown] == ["202100-5449"]
