@@ -16,8 +16,10 @@ $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The whole system on this machine (moto, no AWS account), round 3 of 2015 loaded through its
+# HTTP API and walked to closed by the state machine, then serving on 127.0.0.1:$${PORT:-8080}.
 run: $(STAMP)
-	$(BIN)/programme demo
+	$(BIN)/programme serve --demo
 
 demo: run
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+DEFAULT_PORT = 8080
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -12,9 +15,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="programme", description="Run and inspect the development programme's engine."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    serve = commands.add_parser(
+        "serve",
+        help="run the whole system on this machine over moto; the HTTP API on 127.0.0.1",
+        description=(
+            "Run the whole system on this machine: moto in server mode, the tables and the "
+            "state machine from the template, the HTTP API served by the real handlers, the "
+            "event stream fed to the projector and the lifecycle starter, the daily "
+            "reconciler fired. Ctrl-C stops it."
+        ),
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help="port of the HTTP API on 127.0.0.1 (default: $PORT or 8080; 0: any free port)",
+    )
+    serve.add_argument(
+        "--clock",
+        metavar="wall|manual:ISO",
+        help=(
+            "wall (default): time passes; manual:2014-09-01T09:00:00Z: program time stands "
+            "there until the demo moves it (the default with --demo)"
+        ),
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load round 3 of 2015 through the HTTP API and walk it to closed, then keep serving",
+    )
+    demo = commands.add_parser(
         "demo",
-        help="walk round 3 of 2015 end to end on the DynamoDB event store (moto) and print it",
+        help="walk round 3 of 2015 end to end through the local stack's HTTP API and print it",
+    )
+    demo.add_argument(
+        "--port", type=int, default=0, help="port of the HTTP API (default: any free port)"
     )
     from infra.rebuild import add_rebuild_arguments, rebuild_command
 
@@ -26,10 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "rebuild":
         return rebuild_command(args)
-    if args.command == "demo":
-        from infra.report import run_demo  # rich and moto load only for the command that needs them
+    # rich, moto and the handlers load only for the commands that need them
+    if args.command == "serve":
+        from infra.serve.console import serve_command
 
-        return run_demo()
+        return serve_command(args.port, args.clock, args.demo)
+    if args.command == "demo":
+        from infra.serve.console import demo_command
+
+        return demo_command(args.port)
     parser.error(f"unknown command {args.command!r}")  # argparse exits here
     return 2
 

@@ -1,21 +1,19 @@
-"""`programme demo`: round 3 of 2015 walked end to end through the command handler.
+"""Round 3 of 2015 walked end to end through the command handler, on any event store.
 
-Every step is a real command through `CommandHandler` onto the DynamoDB event store (moto,
-in process, tables from `template.yaml`); the scheduled transitions fire when a manual clock
-reaches the time `next_transition` names, as the state machine will fire them.
+The specification of the demo's story, without HTTP or a state machine: every step is a real
+command through `CommandHandler`, and the scheduled transitions fire when a manual clock
+reaches the time `next_transition` names, as the state machine fires them. The lifecycle and
+read-model tests build on `RoundDriver` and `walk_round_3`; `programme demo` tells the same
+story through the local stack's HTTP API (`infra.serve.round3`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import boto3
 
 from domain import (
     ApplyForRound,
@@ -43,8 +41,7 @@ from domain import (
 from infra import round3_2015 as r3
 from infra.clock import ManualClock
 from infra.command_handler import CommandHandler, HandleResult, round_stream_id
-from infra.eventstore import DynamoDBEventStore, EventStore, RecordedEvent
-from infra.template import create_tables, load_template
+from infra.eventstore import EventStore, RecordedEvent
 from infra.vault import InMemoryKeyring, PersonalDataVault, new_subject_id
 
 TRANSITIONS: dict[str, Callable[[str], Command]] = {
@@ -55,30 +52,12 @@ TRANSITIONS: dict[str, Callable[[str], Command]] = {
     "PassPlanDeadline": PassPlanDeadline,
     "CloseRound": CloseRound,
 }
-REGION = "eu-north-1"
 
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     state: RoundState
     history: tuple[RecordedEvent, ...]
-
-
-@contextmanager
-def moto_dynamodb_store() -> Iterator[EventStore]:
-    """A DynamoDB event store on moto in this process, its table built from template.yaml."""
-    from moto import mock_aws  # a development dependency: imported only when the demo runs
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        os.environ.setdefault(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        tables = create_tables(client, load_template())
-        yield DynamoDBEventStore(client, tables["EventStoreTable"])
 
 
 class RoundDriver:

@@ -1,102 +1,99 @@
-"""Terminal rendering of a round: its final state and its event history, with rich."""
+"""Terminal rendering of a round from the API's read models, with rich.
+
+Everything shown comes over HTTP, as a reporting tool would read it: the round
+(`GET /rounds/{id}`), its audit trail (`GET /rounds/{id}/events`) and its agencies' rows of
+the participation report (`GET /reports/participation.csv`). No personal data is in any.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from domain import RoundState
-from events import SealedPersonalData
-from infra.eventstore import RecordedEvent
-
-_ENVELOPE = {"type", "schema_version", "due_at"}  # due_at is the row's own time
+from infra.serve.client import ApiClient
 
 
-def describe(recorded: RecordedEvent) -> str:
-    """One line of an event's facts; sealed personal data shows only as `sealed`."""
-    parts: list[str] = []
-    for name in type(recorded.event).model_fields:
-        if name in _ENVELOPE:
-            continue
-        value: Any = getattr(recorded.event, name)
-        if value is None or value == ():
-            continue
-        if isinstance(value, SealedPersonalData):
-            value = "sealed"
-        elif isinstance(value, tuple):
-            value = ", ".join(str(item) for item in value)
-        elif hasattr(value, "isoformat"):
-            value = value.strftime("%Y-%m-%d")
-        elif name.endswith("sha256"):
-            value = f"{value[:12]}…"
-        elif name == "document_url":
-            continue
-        parts.append(f"{name}={value}")
-    return "  ".join(parts)
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    round: dict[str, Any]
+    events: list[dict[str, Any]]
+    rows: list[dict[str, str]]  # the round's rows of the participation report
+
+    @property
+    def state(self) -> str:
+        return str(self.round["state"])
 
 
-def history_table(history: tuple[RecordedEvent, ...]) -> Table:
-    table = Table(title="Event history", show_lines=False, expand=True)
+def fetch_report(api: ApiClient, round_id: str) -> RoundReport:
+    """The round, its audit trail and its participation rows, from the API."""
+    round_doc = api.get(f"/rounds/{round_id}")
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = api.get(f"/rounds/{round_id}/events?after={after}")
+        events += page["events"]
+        if page.get("next_after") is None:
+            break
+        after = page["next_after"]
+    report = api.request("GET", "/reports/participation.csv")
+    rows = [
+        row
+        for row in csv.DictReader(io.StringIO(report.text.removeprefix("\ufeff")))
+        if row["round_id"] == round_id
+    ]
+    return RoundReport(round_doc, events, rows)
+
+
+def history_table(round_id: str, events: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Audit trail (GET /rounds/{round_id}/events)", expand=True)
     table.add_column("v", justify="right", style="dim")
     table.add_column("occurred", no_wrap=True)
     table.add_column("event", style="bold")
-    table.add_column("actor", no_wrap=True)
-    table.add_column("facts", overflow="fold")
-    for recorded in history:
+    table.add_column("actor", overflow="fold")
+    for entry in events:
         table.add_row(
-            str(recorded.version),
-            recorded.metadata.occurred_at.strftime("%Y-%m-%d"),
-            recorded.event.type,
-            recorded.metadata.actor,
-            describe(recorded),
+            str(entry["version"]), str(entry["occurred_at"])[:10], entry["type"], entry["actor"]
         )
     return table
 
 
-def state_table(state: RoundState) -> Table:
+def round_table(report: RoundReport) -> Table:
+    round_doc = report.round
     table = Table(
-        title=f"Round {state.round_id} — {state.title}: [bold]{state.status}[/bold]", expand=True
+        title=(
+            f"Round {round_doc['round_id']} — {round_doc['title']}: [bold]{report.state}[/bold]"
+            f"  (applied {round_doc['applied']}, admitted {round_doc['admitted']},"
+            f" {len(round_doc['pairs'])} pairs)"
+        ),
+        expand=True,
     )
-    table.add_column("org number", no_wrap=True)
-    table.add_column("agency")
-    table.add_column("application")
-    table.add_column("pair")
-    table.add_column("plan")
-    table.add_column("presented")
-    pair_of = {
-        org: pair for pair in state.pairs.values() if not pair.dissolved for org in pair.org_numbers
-    }
-    for org, application in sorted(state.applications.items()):
-        pair = pair_of.get(org)
-        plan = pair.plan if pair else None
+    for column in ("org number", "agency", "application", "pair", "theme", "plan", "presented"):
+        table.add_column(column, no_wrap=column in {"org number", "pair"})
+    for row in report.rows:
+        plan = row["plan_submitted_at"][:10]
         table.add_row(
-            org,
-            application.agency_name,
-            application.status,
-            pair.pair_id if pair else "",
-            plan.submitted_at.strftime("%Y-%m-%d") + (" late" if plan.late else "") if plan else "",
-            pair.presented_at.strftime("%Y-%m-%d") if pair and pair.presented_at else "",
+            row["org_number"],
+            row["agency_name"],
+            row["status"],
+            row["pair_id"],
+            row["theme"],
+            f"{plan} late" if plan and row["plan_late"] == "true" else plan,
+            "yes" if row["presented"] == "true" else "",
         )
     return table
 
 
-def run_demo() -> int:
-    from infra.demo import moto_dynamodb_store, walk_round_3
-
-    # Wide enough for the history to read as one line an event, even when piped.
-    console = Console(width=max(Console().width, 132))
-    with (
-        console.status("Walking round 3 of 2015 through the command handler…"),
-        moto_dynamodb_store() as store,
-    ):
-        result = walk_round_3(store)
-    console.print(history_table(result.history))
-    console.print(state_table(result.state))
-    refused = sum(1 for r in result.history if r.event.type == "ApplicationRefused")
+def print_report(console: Console, report: RoundReport, execution: str | None = None) -> None:
+    console.print(history_table(str(report.round["round_id"]), report.events))
+    console.print(round_table(report))
+    refused = sum(1 for entry in report.events if entry["type"] == "ApplicationRefused")
+    ran = f"; its state machine execution {execution}" if execution else ""
     console.print(
-        f"{len(result.history)} events on the DynamoDB event store (moto); "
-        f"{refused} refused application recorded; final state: [bold]{result.state.status}[/bold]"
+        f"{len(report.events)} events in the audit trail; {refused} refused application "
+        f"recorded; final state: [bold]{report.state}[/bold]{ran}"
     )
-    return 0 if result.state.status == "closed" else 1

@@ -1,22 +1,26 @@
 """The local HTTP API: turns requests into API Gateway v2 events for the real handlers.
 
-One lock per function: a Lambda container serves one request at a time, and the Powertools
-resolvers keep the current event on a module-level app, so two requests must never share a
-handler at once (the same guarantee Lambda gives).
+Requests are served on threads, but the handlers run one at a time process-wide (see
+`infra.serve.functions`: Powertools keeps the current request in class-level state shared
+by every resolver). Closing the server also closes the connections clients keep alive, so
+no request thread outlives it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra.serve.apigw import LambdaContext, http_api_event, response_body
-from infra.serve.routes import LambdaHandler, Route, find_route, load_handler
+from infra.serve.routes import LambdaHandler, Route, find_route
 
 log = logging.getLogger("programme.http")
 
@@ -27,12 +31,12 @@ LOCAL_STAFF_ARN = "arn:aws:iam::123456789012:user/local-staff"
 class LocalHttpApi:
     """The routes of the template, each bound to its function's handler."""
 
-    def __init__(self, routes: Sequence[Route]) -> None:
+    def __init__(self, routes: Sequence[Route], functions: Mapping[str, LambdaHandler]) -> None:
+        missing = {route.function for route in routes} - set(functions)
+        if missing:
+            raise ValueError(f"no function for the routes of {', '.join(sorted(missing))}")
         self.routes = list(routes)
-        self._handlers: dict[str, LambdaHandler] = {}
-        self._locks: dict[str, threading.Lock] = {
-            route.function: threading.Lock() for route in routes
-        }
+        self._functions = dict(functions)
 
     def invoke(
         self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
@@ -54,23 +58,13 @@ class LocalHttpApi:
         )
         if route.iam_auth:  # locally every caller on loopback is staff
             event["requestContext"]["authorizer"] = {"iam": {"userArn": LOCAL_STAFF_ARN}}
-        with self._locks[route.function]:
-            handler = self._handler(route)
-            try:
-                response = handler(event, LambdaContext(function_name=route.function))
-            except Exception:  # as API Gateway does: a crashed function is a bare 500
-                log.exception("%s crashed on %s %s", route.function, method, split.path)
-                return (
-                    500,
-                    {"content-type": "application/json"},
-                    b'{"message":"Internal Server Error"}',
-                )
+        handler = self._functions[route.function]
+        try:
+            response = handler(event, LambdaContext(function_name=route.function))
+        except Exception:  # as API Gateway does: a crashed function is a bare 500
+            log.exception("%s crashed on %s %s", route.function, method, split.path)
+            return 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
         return _proxy_response(response)
-
-    def _handler(self, route: Route) -> LambdaHandler:
-        if route.handler not in self._handlers:
-            self._handlers[route.handler] = load_handler(route.handler)
-        return self._handlers[route.handler]
 
 
 def _proxy_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -83,6 +77,7 @@ def _proxy_response(response: dict[str, Any]) -> tuple[int, dict[str, str], byte
 class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalHttpServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # an idle kept-alive connection is closed, as API Gateway does
 
     def _serve(self) -> None:
         started = time.perf_counter()
@@ -95,7 +90,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
-        status, reply_headers, reply = self.server.api.invoke(
+        api = self.server.api
+        if api is None:
+            raise RuntimeError("the server was started before its API was set")
+        status, reply_headers, reply = api.invoke(
             self.command, self.path, headers, body, self.client_address[0]
         )
         self._reply(status, reply_headers, reply)
@@ -124,8 +122,44 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class LocalHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
+    """Serves the API until `shutdown()`; `server_close()` then ends every connection."""
 
-    def __init__(self, address: tuple[str, int], api: LocalHttpApi) -> None:
+    daemon_threads = False
+    block_on_close = True  # server_close joins the request threads
+
+    def __init__(self, address: tuple[str, int], api: LocalHttpApi | None = None) -> None:
+        """Binds at once (a port in use fails here); serves `api`, which may be set later."""
         super().__init__(address, _RequestHandler)
         self.api = api
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        """Wake every connection waiting for its next request, close, join their threads."""
+        with self._connections_lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):  # already closed by its client
+                connection.shutdown(socket.SHUT_RDWR)
+        super().server_close()  # ThreadingMixIn joins the request threads
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # the client left, or we stopped
+            log.debug("connection from %s ended abruptly", client_address)
+        else:
+            log.exception("failed serving %s", client_address)

@@ -1,22 +1,26 @@
 """Feeds the event store's DynamoDB stream to its consumers, as Lambda's event source mapping.
 
-Per consumer: batches of up to 100 records in stream order; `batchItemFailures` resumes from
-the first failed record (records before it are done); a batch that keeps failing past the
-retry limit goes to the on-failure destination and is skipped, so other records keep flowing
-— the same contract as the deployed mapping (`ReportBatchItemFailures`, bounded retries).
+Per consumer, with the settings of its mapping in `template.yaml`: only the records its
+filter lets through; batches of up to `BatchSize` in stream order; `batchItemFailures`
+resumes from the first failed record (records before it are done); a batch whose function
+raised is split in two and retried (`BisectBatchOnFunctionError`); a record that keeps failing
+past `MaximumRetryAttempts` goes to the on-failure destination and is skipped, so the records
+after it keep flowing (`ReportBatchItemFailures`, bounded retries, a dead-letter queue).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from infra.serve.apigw import LambdaContext
 from infra.serve.routes import LambdaHandler
+from infra.template import Template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -24,7 +28,81 @@ if TYPE_CHECKING:
 log = logging.getLogger("programme.streams")
 
 Record = dict[str, Any]
-OnFailure = Callable[[str, Sequence[Record]], None]
+OnFailure = Callable[["Consumer", Sequence[Record]], None]
+
+DEFAULT_RETRIES: Final = 10  # Lambda's default is -1 (forever); the template always says
+PAGE_LIMIT: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EventSourceMapping:
+    """One DynamoDB event source mapping of the template."""
+
+    function: str
+    stream: str  # logical id of the table whose stream feeds it
+    batch_size: int = 100
+    max_retries: int = DEFAULT_RETRIES
+    bisect: bool = False
+    patterns: tuple[dict[str, Any], ...] = ()
+    on_failure: str | None = None  # logical id of the destination queue
+
+
+def stream_mappings(template: Template, table: str) -> list[EventSourceMapping]:
+    """The DynamoDB event source mappings on `table`'s stream, in template order."""
+    found: list[EventSourceMapping] = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            spec = event.get("Properties", {})
+            if event.get("Type") != "DynamoDB" or spec.get("Stream") != {
+                "Fn::GetAtt": [table, "StreamArn"]
+            }:
+                continue
+            destination = spec.get("DestinationConfig", {}).get("OnFailure", {})
+            target = destination.get("Destination", {}).get("Fn::GetAtt", [None])[0]
+            filters = spec.get("FilterCriteria", {}).get("Filters", [])
+            found.append(
+                EventSourceMapping(
+                    function=logical_id,
+                    stream=table,
+                    batch_size=int(spec.get("BatchSize", 100)),
+                    max_retries=int(spec.get("MaximumRetryAttempts", DEFAULT_RETRIES)),
+                    bisect=bool(spec.get("BisectBatchOnFunctionError", False)),
+                    patterns=tuple(_pattern(item["Pattern"]) for item in filters),
+                    on_failure=target,
+                )
+            )
+    return found
+
+
+def _pattern(text: str) -> dict[str, Any]:
+    pattern = json.loads(text)
+    _check_pattern(pattern)
+    return dict(pattern)
+
+
+def _check_pattern(pattern: Any) -> None:
+    """Only exact-value patterns are understood here; anything else would silently mismatch."""
+    if isinstance(pattern, dict):
+        for value in pattern.values():
+            _check_pattern(value)
+    elif not (isinstance(pattern, list) and all(isinstance(v, str | int | float) for v in pattern)):
+        raise ValueError(f"the local stack understands exact-value filters only, not {pattern!r}")
+
+
+def matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Lambda's filter criteria, exact values only: each key there, its value one of those given."""
+    for key, expected in pattern.items():
+        if key not in record:
+            return False
+        actual = record[key]
+        if isinstance(expected, dict):
+            if not isinstance(actual, dict) or not matches(expected, actual):
+                return False
+        elif actual not in expected:
+            return False
+    return True
 
 
 def lambda_stream_record(record: Record, stream_arn: str) -> Record:
@@ -42,12 +120,38 @@ def lambda_stream_record(record: Record, stream_arn: str) -> Record:
     }
 
 
+def sequence_number(record: Record) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
 @dataclass
 class Consumer:
     name: str
     handler: LambdaHandler
+    batch_size: int = 100
+    max_retries: int = DEFAULT_RETRIES
+    bisect: bool = False
+    patterns: tuple[dict[str, Any], ...] = ()
+    on_failure: str | None = None
     pending: list[Record] = field(default_factory=list)
     attempts: int = 0
+    window: int = 0  # the batch size while bisecting (0: not bisecting)
+    bisecting: int = 0  # records of the crashed batch not yet delivered
+
+    @classmethod
+    def of(cls, mapping: EventSourceMapping, handler: LambdaHandler) -> Consumer:
+        return cls(
+            mapping.function,
+            handler,
+            batch_size=mapping.batch_size,
+            max_retries=mapping.max_retries,
+            bisect=mapping.bisect,
+            patterns=mapping.patterns,
+            on_failure=mapping.on_failure,
+        )
+
+    def wants(self, record: Record) -> bool:
+        return not self.patterns or any(matches(p, record) for p in self.patterns)
 
 
 class StreamPump:
@@ -55,18 +159,13 @@ class StreamPump:
         self,
         client: DynamoDBStreamsClient,
         stream_arn: str,
-        consumers: Sequence[tuple[str, LambdaHandler]],
+        consumers: Sequence[Consumer],
         on_failure: OnFailure,
-        *,
-        batch_size: int = 100,
-        max_retries: int = 5,
     ) -> None:
         self._client = client
         self._arn = stream_arn
-        self._consumers = [Consumer(name, handler) for name, handler in consumers]
+        self._consumers = list(consumers)
         self._on_failure = on_failure
-        self._batch_size = batch_size
-        self._max_retries = max_retries
         self._iterators: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
@@ -75,7 +174,7 @@ class StreamPump:
         with self._lock:
             fresh = self._fetch()
             for consumer in self._consumers:
-                consumer.pending.extend(fresh)
+                consumer.pending.extend(record for record in fresh if consumer.wants(record))
                 self._deliver(consumer)
             return sum(len(consumer.pending) for consumer in self._consumers)
 
@@ -90,7 +189,7 @@ class StreamPump:
                 )["ShardIterator"]
             iterator = self._iterators[shard_id]
             while iterator:
-                page = self._client.get_records(ShardIterator=iterator, Limit=1000)
+                page = self._client.get_records(ShardIterator=iterator, Limit=PAGE_LIMIT)
                 records = [lambda_stream_record(dict(r), self._arn) for r in page["Records"]]
                 fresh.extend(records)
                 iterator = page.get("NextShardIterator")
@@ -101,7 +200,7 @@ class StreamPump:
 
     def _deliver(self, consumer: Consumer) -> None:
         while consumer.pending:
-            batch = consumer.pending[: self._batch_size]
+            batch = consumer.pending[: consumer.window or consumer.batch_size]
             try:
                 response = consumer.handler(
                     {"Records": batch}, LambdaContext(function_name=consumer.name)
@@ -111,27 +210,40 @@ class StreamPump:
                 }
             except Exception:
                 log.exception("%s failed on a batch of %d records", consumer.name, len(batch))
-                failed = {batch[0]["dynamodb"]["SequenceNumber"]}
+                if consumer.bisect and len(batch) > 1:
+                    consumer.window = max(1, len(batch) // 2)
+                    consumer.bisecting = max(consumer.bisecting, len(batch))
+                    return  # the first half alone, on the next pump
+                failed = {sequence_number(batch[0])}
             first_failed = next(
-                (i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed), None
+                (i for i, r in enumerate(batch) if sequence_number(r) in failed), None
             )
             if first_failed is None:
-                del consumer.pending[: len(batch)]
+                _through(consumer, len(batch))
                 consumer.attempts = 0
                 continue
-            del consumer.pending[:first_failed]  # those before the first failure are done
+            _through(consumer, first_failed)  # those before the first failure are done
             consumer.attempts = consumer.attempts + 1 if first_failed == 0 else 1
-            if consumer.attempts <= self._max_retries:
+            if consumer.attempts <= consumer.max_retries:
                 return  # retried on the next pump, in order
-            poisoned = consumer.pending.pop(0)
+            poisoned = consumer.pending[0]
+            _through(consumer, 1)
             consumer.attempts = 0
             log.error(
-                "%s gave up on record %s after %d retries: sent to the on-failure queue",
+                "%s gave up on record %s after %d retries: sent to its on-failure destination",
                 consumer.name,
-                poisoned["dynamodb"]["SequenceNumber"],
-                self._max_retries,
+                sequence_number(poisoned),
+                consumer.max_retries,
             )
-            self._on_failure(consumer.name, [poisoned])
+            self._on_failure(consumer, [poisoned])
+
+
+def _through(consumer: Consumer, count: int) -> None:
+    """The first `count` pending records are done with (delivered, or given up on)."""
+    del consumer.pending[:count]
+    consumer.bisecting = max(0, consumer.bisecting - count)
+    if not consumer.bisecting:  # the crashed batch is through: full batches again
+        consumer.window = 0
 
 
 class PumpThread(threading.Thread):
@@ -152,4 +264,5 @@ class PumpThread(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
-        self.join(timeout=5)
+        if self.is_alive():
+            self.join(timeout=10)

@@ -1,24 +1,20 @@
 """moto fixtures: fake credentials in eu-north-1, a DynamoDB client, tables from the template.
 
-moto's in-process DynamoDB is not safe under threads, and tests that race writers need it
-to be: `TransactWriteItems` deep-copies the whole table as a rollback snapshot without a
-lock, so a concurrent write can crash the copy ("dictionary changed size during iteration"),
-and a cancelled transaction restores its stale snapshot over a rival's committed items. Real
-DynamoDB serialises transactions on the items they touch; `serialise_moto_dynamodb` gives
-moto the same guarantee by handling one DynamoDB request at a time.
+moto's DynamoDB is not safe under threads, and tests that race writers need it to be:
+`serialise_moto_dynamodb` applies the local stack's patch (`infra.serve.moto_dynamodb`, which
+says why) for the duration of a test.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 
+from infra.serve.moto_dynamodb import HANDLERS, one_at_a_time
 from tests.support.template import create_template_tables
 
 if TYPE_CHECKING:
@@ -36,18 +32,11 @@ FAKE_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 
-_MOTO_DYNAMODB_LOCK = threading.RLock()
-
 
 def serialise_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make moto handle one DynamoDB request at a time, as a transaction is isolated in AWS."""
-    handle = DynamoHandler.call_action
-
-    def one_at_a_time(self: DynamoHandler) -> Any:
-        with _MOTO_DYNAMODB_LOCK:
-            return handle(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
+    for handler in HANDLERS:
+        monkeypatch.setattr(handler, "call_action", one_at_a_time(handler.call_action))
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+"""The on-failure destinations: what Lambda sends to a queue when it gives up on something.
+
+A stream record past its mapping's retries (`DDBStreamBatchInfo`: which records, not the
+records themselves), or an asynchronous invocation past its retries (the error), in the
+shape Lambda gives them, so what replays them on AWS can be tried here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from infra.serve.scheduler import DailyJob
+from infra.serve.streams import Consumer
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger("programme.destinations")
+
+
+class FailureQueues:
+    """The on-failure destinations: what Lambda would send to each queue, in its shape."""
+
+    def __init__(self, sqs: SQSClient, queues: dict[str, str]) -> None:
+        self._sqs = sqs
+        self._queues = queues
+
+    def records_failed(self, consumer: Consumer, records: Sequence[dict[str, Any]]) -> None:
+        sequence = [str(r["dynamodb"]["SequenceNumber"]) for r in records]
+        self._send(
+            consumer.on_failure,
+            {
+                "requestContext": {
+                    "functionArn": consumer.name,
+                    "condition": "RetryAttemptsExhausted",
+                    "approximateInvokeCount": consumer.max_retries + 1,
+                },
+                "timestamp": datetime.now(UTC).isoformat(),
+                "DDBStreamBatchInfo": {
+                    "startSequenceNumber": sequence[0],
+                    "endSequenceNumber": sequence[-1],
+                    "batchSize": len(records),
+                    "streamArn": records[0].get("eventSourceARN", ""),
+                },
+            },
+        )
+
+    def job_failed(self, job: DailyJob, error: BaseException) -> None:
+        self._send(
+            job.on_failure,
+            {
+                "requestContext": {
+                    "functionArn": job.function,
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": job.retries + 1,
+                },
+                "timestamp": datetime.now(UTC).isoformat(),
+                "responsePayload": {"errorType": type(error).__name__, "errorMessage": str(error)},
+            },
+        )
+
+    def _send(self, queue: str | None, body: dict[str, Any]) -> None:
+        if queue is None or queue not in self._queues:
+            log.error("no on-failure destination %r: dropped %s", queue, body)
+            return
+        self._sqs.send_message(QueueUrl=self._queues[queue], MessageBody=json.dumps(body))

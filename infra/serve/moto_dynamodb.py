@@ -1,0 +1,54 @@
+"""moto's DynamoDB, one request at a time, as a transaction is isolated in AWS.
+
+moto's DynamoDB is not safe under threads: `TransactWriteItems` deep-copies the whole table as
+a rollback snapshot without a lock, so a concurrent write can crash the copy ("dictionary
+changed size during iteration"), and a cancelled transaction restores its stale snapshot over
+a rival's committed items. Real DynamoDB serialises transactions on the items they touch; this
+patch gives moto the same guarantee by handling one DynamoDB request at a time. Its Streams API
+reads the same tables' change logs, so it takes the same lock.
+
+The patch is on the handler classes, so it holds in decorator mode (`mock_aws`) and in server
+mode (`ThreadedMotoServer` serves from this process) alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Final
+
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+_LOCK: Final = threading.RLock()
+HANDLERS: Final = (DynamoHandler, DynamoDBStreamsHandler)
+"""The handler classes the patch serialises."""
+
+Action = Callable[[Any], Any]
+
+
+def one_at_a_time(call_action: Action) -> Action:
+    """`call_action` under the one DynamoDB lock (wrapping twice is harmless: it is re-entrant)."""
+
+    def serialised(self: Any) -> Any:
+        with _LOCK:
+            return call_action(self)
+
+    serialised.__wrapped__ = call_action  # type: ignore[attr-defined]
+    return serialised
+
+
+def serialise_moto_dynamodb() -> Callable[[], None]:
+    """Patch moto's DynamoDB (and Streams) handlers; returns the function that undoes it."""
+    originals = {handler: handler.__dict__.get("call_action") for handler in HANDLERS}
+    for handler in HANDLERS:
+        handler.call_action = one_at_a_time(handler.call_action)  # type: ignore[method-assign]
+
+    def undo() -> None:
+        for handler, original in originals.items():
+            if original is None:
+                del handler.call_action
+            else:
+                handler.call_action = original  # type: ignore[method-assign]
+
+    return undo

@@ -1,0 +1,60 @@
+"""`programme serve` stopped as a person stops it: Ctrl-C (SIGINT) or SIGTERM, exit 0, nothing left.
+
+Run as a separate process, the way a person runs it: the signal arrives in its main thread,
+and it reports whether any thread it started is still running after it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.targets import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_programme_serve_stops_on_a_signal_with_exit_0_and_no_thread_left(
+    stop_signal: signal.Signals,
+) -> None:
+    # GIVEN `programme serve` on a free port, serving
+    server = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or []), daemon=True)
+    reader.start()
+    try:
+        poll_until(lambda: any(SERVING.search(line) for line in lines), "serving", timeout=60)
+        (url,) = [m[1] for line in lines if (m := SERVING.search(line))]
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as health:
+            assert health.status == 200
+
+        # WHEN it is sent the signal
+        server.send_signal(stop_signal)
+        exit_code = server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    reader.join(timeout=5)
+
+    # THEN it stopped everything it started and exited 0
+    output = "".join(lines)
+    assert exit_code == 0, output
+    assert "stopped cleanly: no thread left running" in output
+    assert "Traceback" not in output
