@@ -65,11 +65,12 @@ from domain.org_number import normalise_org_number
 from domain.rules import ORGANISERS
 from domain.state import RoundState, RoundStatus, evolve, fold
 from domain.subject import decide_erasure, is_erased
-from domain.transitions import PLAN_REMINDER_LEAD, next_transition
+from domain.transitions import PLAN_REMINDER_LEAD, TRANSITION_COMMANDS, next_transition
 
 __all__ = [
     "ORGANISERS",
     "PLAN_REMINDER_LEAD",
+    "TRANSITION_COMMANDS",
     "AgencyAlreadyPairedError",
     "AgencyInActivePairError",
     "AgencyNotAdmittedError",

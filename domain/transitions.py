@@ -7,6 +7,7 @@ early, out of order or on a finished round, it changes nothing and the state mac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final, assert_never
 
@@ -30,6 +31,16 @@ from events import (
     RoundClosed,
     RoundStarted,
 )
+
+TRANSITION_COMMANDS: Final[dict[str, Callable[[str], ScheduledTransition]]] = {
+    "OpenApplications": OpenApplications,
+    "CloseApplications": CloseApplications,
+    "StartRound": StartRound,
+    "IssuePlanReminder": IssuePlanReminder,
+    "PassPlanDeadline": PassPlanDeadline,
+    "CloseRound": CloseRound,
+}
+"""The command for each name `next_transition` gives, built from a round id."""
 
 PLAN_REMINDER_LEAD: Final = timedelta(days=14)
 """How long before `plan_due_at` the pairs still without a plan are reminded."""

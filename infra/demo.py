@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import (
+    TRANSITION_COMMANDS,
     ApplyForRound,
-    CloseApplications,
-    CloseRound,
     Command,
     DecideApplication,
     DomainError,
     FormPair,
-    IssuePlanReminder,
     NominateParticipant,
-    OpenApplications,
-    PassPlanDeadline,
     RecordPresentation,
     RefuseApplication,
     RoundState,
     ScheduleRound,
-    StartRound,
     SubmitPlan,
     decide,
     evolve,
@@ -43,15 +37,6 @@ from infra.clock import ManualClock
 from infra.command_handler import CommandHandler, HandleResult, round_stream_id
 from infra.eventstore import EventStore, RecordedEvent
 from infra.vault import InMemoryKeyring, PersonalDataVault, new_subject_id
-
-TRANSITIONS: dict[str, Callable[[str], Command]] = {
-    "OpenApplications": OpenApplications,
-    "CloseApplications": CloseApplications,
-    "StartRound": StartRound,
-    "IssuePlanReminder": IssuePlanReminder,
-    "PassPlanDeadline": PassPlanDeadline,
-    "CloseRound": CloseRound,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +73,7 @@ class RoundDriver:
         while (due := next_transition(self.state())) is not None and due[1] <= until:
             name, at = due
             self.clock.advance_to(max(at, self.clock()))
-            self.run(TRANSITIONS[name](r3.ROUND_ID), actor="scheduler")
+            self.run(TRANSITION_COMMANDS[name](r3.ROUND_ID), actor="scheduler")
 
     def apply(self, agency: r3.Agency, at: datetime) -> None:
         """An application from the Typeform form; a rule's refusal is itself recorded."""

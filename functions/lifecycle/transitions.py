@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
-from domain import (
-    CloseApplications,
-    CloseRound,
-    IssuePlanReminder,
-    OpenApplications,
-    PassPlanDeadline,
-    ScheduledTransition,
-    StartRound,
-)
-
-TRANSITIONS: Final[dict[str, Callable[[str], ScheduledTransition]]] = {
-    "OpenApplications": OpenApplications,
-    "CloseApplications": CloseApplications,
-    "StartRound": StartRound,
-    "IssuePlanReminder": IssuePlanReminder,
-    "PassPlanDeadline": PassPlanDeadline,
-    "CloseRound": CloseRound,
-}
+from domain import TRANSITION_COMMANDS, ScheduledTransition
 
 ACTOR: Final = "scheduler:round-lifecycle"
 """Who the recorded transitions name as their actor."""
@@ -34,6 +16,6 @@ class UnknownTransitionError(ValueError):
 
 def transition(action: str, round_id: str) -> ScheduledTransition:
     try:
-        return TRANSITIONS[action](round_id)
+        return TRANSITION_COMMANDS[action](round_id)
     except KeyError:
         raise UnknownTransitionError(f"no scheduled transition is named {action!r}") from None

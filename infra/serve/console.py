@@ -61,7 +61,8 @@ def serve_command(port: int, clock_option: str | None, demo: bool) -> int:
                 return 1
             print_where(console, info, secrets, clock, demo=demo)
             if demo:
-                assert isinstance(clock, clocks.DemoClock)
+                if not isinstance(clock, clocks.DemoClock):
+                    raise TypeError("the demo needs a manual clock (--clock manual:<ISO>)")
                 try:
                     _demo(console, info, clock)
                 except (StateMachineTimeoutError, UnexpectedReplyError) as error:

@@ -257,7 +257,8 @@ class LocalStack:
 
     def _start_http(self, running: _Running) -> str:
         http = running.http
-        assert http is not None  # bound first thing in `_start`
+        if http is None:  # bound first thing in `_start`
+            raise RuntimeError("the HTTP port was not bound before the API was started")
         http.api = LocalHttpApi(http_routes(self.template), self.functions)
         running.http_thread = threading.Thread(
             target=http.serve_forever, name="http-api", kwargs={"poll_interval": 0.2}
@@ -276,8 +277,7 @@ class LocalStack:
         running, self._running = self._running, None
         if running is None:
             return []
-        if running.http_thread is not None:
-            assert running.http is not None
+        if running.http_thread is not None and running.http is not None:
             running.http.shutdown()
             running.http_thread.join(timeout=THREAD_GRACE_SECONDS)
         if running.http is not None:
