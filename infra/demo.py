@@ -25,7 +25,6 @@ from domain import (
     RecordPresentation,
     RefuseApplication,
     RoundState,
-    ScheduleRound,
     SubmitPlan,
     decide,
     evolve,
@@ -116,18 +115,7 @@ def walk_round_3(store: EventStore) -> DemoResult:
     driver = RoundDriver(store, clock, PersonalDataVault(InMemoryKeyring()))
     staff = "staff:programme-office"
     driver.run(
-        ScheduleRound(
-            round_id=r3.ROUND_ID,
-            number=r3.NUMBER,
-            title=r3.TITLE,
-            capacity=r3.CAPACITY,
-            themes=r3.THEMES,
-            application_opens_at=r3.APPLICATION_OPENS_AT,
-            application_closes_at=r3.APPLICATION_CLOSES_AT,
-            starts_at=r3.STARTS_AT,
-            plan_due_at=r3.PLAN_DUE_AT,
-            closes_at=r3.CLOSES_AT,
-        ),
+        r3.schedule_command(),
         actor=staff,
     )
     driver.fire_due_transitions(until=r3.APPLICATION_OPENS_AT)

@@ -8,8 +8,10 @@ case numbers are illustrative; the agencies, pairs and themes are the public fac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+
+from domain import ScheduleRound
 
 ROUND_ID = "2015-3"
 NUMBER = 3
@@ -83,3 +85,20 @@ PLAN_TITLES = {
     "digitalisering": "Digitalt först i tillsyn och antagning",
     "attraktiv arbetsgivare": "Attraktiv arbetsgivare i staten",
 }
+
+
+def schedule_command(**changes: object) -> ScheduleRound:
+    """The command that schedules round 3 (fields may be replaced, say for another round)."""
+    command = ScheduleRound(
+        round_id=ROUND_ID,
+        number=NUMBER,
+        title=TITLE,
+        capacity=CAPACITY,
+        themes=THEMES,
+        application_opens_at=APPLICATION_OPENS_AT,
+        application_closes_at=APPLICATION_CLOSES_AT,
+        starts_at=STARTS_AT,
+        plan_due_at=PLAN_DUE_AT,
+        closes_at=CLOSES_AT,
+    )
+    return replace(command, **changes)  # type: ignore[arg-type]

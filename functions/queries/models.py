@@ -16,7 +16,9 @@ ApplicationStatus = Literal["applied", "withdrawn", "admitted", "rejected", "wai
 PlanStatus = Literal["pending", "overdue", "submitted", "late"]
 
 
-class RoundSummary(BaseModel):
+class RoundFacts(BaseModel):
+    """What the round list and the round overview both say of a round."""
+
     round_id: str
     number: int
     title: str
@@ -29,6 +31,9 @@ class RoundSummary(BaseModel):
     capacity: int
     applied: int = Field(description="Agencies whose application was recorded (any outcome)")
     admitted: int
+
+
+class RoundSummary(RoundFacts):
     pair_count: int = Field(description="Pairs not dissolved")
 
 
@@ -43,19 +48,7 @@ class PairSummary(BaseModel):
     plan_status: PlanStatus
 
 
-class RoundOverview(BaseModel):
-    round_id: str
-    number: int
-    title: str
-    state: RoundState
-    application_opens_at: datetime
-    application_closes_at: datetime
-    starts_at: datetime
-    plan_due_at: datetime
-    closes_at: datetime
-    capacity: int
-    applied: int = Field(description="Agencies whose application was recorded (any outcome)")
-    admitted: int
+class RoundOverview(RoundFacts):
     themes: list[str]
     participants_by_role: dict[str, int] = Field(
         description="Nominated participants counted by role (people are never listed)"

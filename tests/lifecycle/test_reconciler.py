@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain import CancelRound, ScheduleRound
+from domain import CancelRound
 from infra import round3_2015 as r3
 from infra.local.lambdas import LocalLambdas
 from tests.lifecycle.harness import Lifecycle, run, until
@@ -16,18 +16,7 @@ PROJECTOR = LocalLambdas({"ProjectorFunction": "functions.projector.app.handler"
 
 
 def schedule(round_id: str, number: int) -> None:
-    command = ScheduleRound(
-        round_id=round_id,
-        number=number,
-        title=f"Omgång {number}",
-        capacity=r3.CAPACITY,
-        themes=r3.THEMES,
-        application_opens_at=r3.APPLICATION_OPENS_AT,
-        application_closes_at=r3.APPLICATION_CLOSES_AT,
-        starts_at=r3.STARTS_AT,
-        plan_due_at=r3.PLAN_DUE_AT,
-        closes_at=r3.CLOSES_AT,
-    )
+    command = r3.schedule_command(round_id=round_id, number=number, title=f"Omgång {number}")
     run(command, round_id)
 
 

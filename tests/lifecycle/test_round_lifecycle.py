@@ -11,7 +11,6 @@ from domain import (
     FormPair,
     RecordPresentation,
     RescheduleRound,
-    ScheduleRound,
     SubmitPlan,
 )
 from events import (
@@ -39,18 +38,7 @@ TRANSITION_EVENTS = [
 
 def schedule_round_3(driver: RoundDriver) -> None:
     driver.run(
-        ScheduleRound(
-            round_id=r3.ROUND_ID,
-            number=r3.NUMBER,
-            title=r3.TITLE,
-            capacity=r3.CAPACITY,
-            themes=r3.THEMES,
-            application_opens_at=r3.APPLICATION_OPENS_AT,
-            application_closes_at=r3.APPLICATION_CLOSES_AT,
-            starts_at=r3.STARTS_AT,
-            plan_due_at=r3.PLAN_DUE_AT,
-            closes_at=r3.CLOSES_AT,
-        ),
+        r3.schedule_command(),
         actor=STAFF,
     )
 
