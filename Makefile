@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
+CHECKOV_LOCK := requirements/checkov.lock
+CHECKOV := $(VENV)/checkov/bin/checkov
 
 .PHONY: run demo test lint types check-template unit lock clean
 
@@ -30,9 +32,17 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy domain events
 
-check-template: $(STAMP)
+$(CHECKOV): $(BIN)/python $(CHECKOV_LOCK)
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r $(CHECKOV_LOCK)
+	touch $(CHECKOV)
+
+# checkov: every finding is fixed or skipped in place in template.yaml with its reason.
+check-template: $(STAMP) $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint infra/statemachines/*.asl.json
+	$(CHECKOV) --quiet --compact --framework cloudformation --file template.yaml
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -46,6 +56,7 @@ lock:
 	uv pip compile pyproject.toml --generate-hashes --python-version 3.13 \
 		--python-platform aarch64-manylinux2014 --no-emit-package programme-engine \
 		-o requirements/lambda.lock
+	uv pip compile $(CHECKOV_LOCK:.lock=.in) --generate-hashes --python-version 3.11 -o $(CHECKOV_LOCK)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
