@@ -22,6 +22,7 @@ from domain import Command, DissolvePair
 from events import PairFormed
 from events.base import ShortText
 from functions.commands import erasure, problems
+from functions.commands.actors import staff_actor
 from functions.commands.idempotency import Answer, Request, once
 from functions.commands.requests import (
     CancelBody,
@@ -59,7 +60,6 @@ IdempotencyKey = Annotated[
         description="Repeat a request with the same key to get its first answer, unexecuted",
     ),
 ]
-UNKNOWN_ACTOR = "staff:unknown"
 
 
 def _responses(ok: int, model: type[BaseModel], *problems_: int) -> dict[int, OpenAPIResponse]:
@@ -237,11 +237,10 @@ def _once(body: BaseModel | dict[str, Any], key: str | None, work: Callable[[], 
 
 
 def _actor() -> str:
-    """The IAM principal that signed the request; API Gateway has verified it."""
+    """The IAM principal that signed the request (API Gateway verified it), pseudonymised."""
     context = router.current_event.raw_event.get("requestContext") or {}
     iam = (context.get("authorizer") or {}).get("iam") or {}
-    arn = iam.get("userArn")
-    return arn[:200] if isinstance(arn, str) and arn else UNKNOWN_ACTOR
+    return staff_actor(iam.get("userArn"))
 
 
 def _request_id() -> str:

@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from infra.template import Template
@@ -42,6 +42,7 @@ UNSET: Final = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE")
 
 TYPEFORM_SECRET: Final = "TYPEFORM_SECRET"  # noqa: S105 - the variable's name
 FORMS_WEBHOOK_SECRET: Final = "FORMS_WEBHOOK_SECRET"  # noqa: S105 - the variable's name
+ACTOR_PSEUDONYM_KEY: Final = "ACTOR_PSEUDONYM_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,16 @@ class WebhookSecrets:
     typeform: str
     forms: str  # whsec_ + base64, as Standard Webhooks secrets are written
     generated: tuple[str, ...] = ()  # the variables that were unset, so generated here
+    # The key of the staff actors' pseudonyms (functions/commands/actors.py): new each start,
+    # like the stack's data; nobody needs it to send anything, so it is not printed.
+    actor_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def as_environment(self) -> dict[str, str]:
+        """The webhook secrets, as the senders need them (and the console shows them)."""
         return {TYPEFORM_SECRET: self.typeform, FORMS_WEBHOOK_SECRET: self.forms}
+
+    def handler_environment(self) -> dict[str, str]:
+        return {**self.as_environment(), ACTOR_PSEUDONYM_KEY: self.actor_key}
 
 
 class InvalidSecretError(ValueError):

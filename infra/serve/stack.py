@@ -154,7 +154,7 @@ class LocalStack:
                 **aws_environment(moto_url),
                 **_no_proxy_for(HOST),
                 **QUIET_POWERTOOLS,
-                **self.secrets.as_environment(),
+                **self.secrets.handler_environment(),
             }
         )
 

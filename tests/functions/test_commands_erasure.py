@@ -8,6 +8,7 @@ from functools import cache
 import pytest
 
 from events import AgencyApplied, PersonalDataErased
+from functions.commands.actors import staff_actor
 from functions.commands.erasure import subject_stream_id
 from functions.common import bootstrap
 from infra.vault import PersonalDataVault, SubjectErasedError, derived_subject_id
@@ -118,4 +119,5 @@ def test_the_erasure_names_who_asked_for_it(env: object) -> None:
     subject_id = derived_subject_id("another-delivery", "director_general")
     staff("POST", f"/subjects/{subject_id}/erasure", {"retention_decision": RETENTION})
     (recorded,) = bootstrap.event_store().read(subject_stream_id(subject_id))
-    assert recorded.metadata.actor == STAFF_ARN
+    assert recorded.metadata.actor == staff_actor(STAFF_ARN)
+    assert recorded.metadata.actor.startswith("staff:")

@@ -18,6 +18,7 @@ from events import (
     RoundRescheduled,
     RoundScheduled,
 )
+from functions.commands.actors import UNKNOWN_ACTOR, pseudonym
 from functions.common import bootstrap
 from infra.command_handler import round_stream_id
 from tests.domain.given import (
@@ -33,6 +34,7 @@ from tests.domain.given import (
 )
 from tests.functions.http import STAFF_ARN, deliver_typeform, staff, typeform_payload
 from tests.functions.rounds import ROUND_ID, Rounds
+from tests.support.stack import WEBHOOK_SECRETS
 
 
 def round_body(rounds: Rounds, **changes: Any) -> dict[str, Any]:
@@ -140,14 +142,18 @@ def test_staff_run_a_round_from_scheduling_to_closing(rounds: Rounds) -> None:
     assert presentation.held_at == held_at
 
 
-def test_staff_commands_are_recorded_with_the_iam_principal_as_actor(rounds: Rounds) -> None:
+def test_staff_commands_name_their_iam_principal_by_a_keyed_pseudonym(rounds: Rounds) -> None:
     # WHEN staff schedule a round as an IAM user, and cancel it without a principal
     staff("POST", "/rounds", round_body(rounds))
     staff("POST", f"/rounds/{ROUND_ID}/cancel", {"reason": "För få sökande"}, principal=None)
 
-    # THEN each event's envelope names who did it
+    # THEN each event's envelope names who did it, by the principal's pseudonym under the
+    # deployment's key — the ARN (here a user named after its person) is not in it
     recorded = list(bootstrap.event_store().read(round_stream_id(ROUND_ID)))
-    assert [r.metadata.actor for r in recorded] == [STAFF_ARN, "staff:unknown"]
+    actors = [r.metadata.actor for r in recorded]
+    assert actors == [pseudonym(STAFF_ARN, WEBHOOK_SECRETS["ACTOR_PSEUDONYM_KEY"]), UNKNOWN_ACTOR]
+    assert actors[0] != pseudonym(STAFF_ARN, "another deployment's key")
+    assert "handlaggare" not in actors[0]
     assert recorded[0].metadata.correlation_id == "test-request"
 
 

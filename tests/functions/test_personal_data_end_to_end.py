@@ -65,6 +65,7 @@ FRAGMENTS = [
     "Organisatörsson",
     "Förvaltare",
     "gustav.gomd",
+    "handlaggare",  # the staff member's IAM user name, in STAFF_ARN
 ]
 
 QUERY_ROUTES = [

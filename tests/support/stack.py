@@ -18,6 +18,7 @@ from tests.support.aws import REGION
 WEBHOOK_SECRETS = {
     "TYPEFORM_SECRET": "typeform-test-secret",
     "FORMS_WEBHOOK_SECRET": "whsec_dGVzdC1mb3Jtcy13ZWJob29rLXNlY3JldC0zMmI=",
+    "ACTOR_PSEUDONYM_KEY": "actor-pseudonym-test-key",
 }
 
 
