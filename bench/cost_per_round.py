@@ -1,0 +1,1002 @@
+"""AWS cost of one 12-agency round, scheduled to closed, driven through the real system in process.
+
+    .venv/bin/python bench/cost_per_round.py [--agencies 12] [--cold-after-minutes 10]
+
+What runs (all under moto, in this process, as `tests/lifecycle` runs it):
+
+- the real handlers: staff commands through `functions.commands.app` and Typeform
+  applications through `functions.intake.app` (API Gateway v2 events, signed), the event
+  store's DynamoDB stream fed to the projector and the lifecycle starter in batches with the
+  template's mapping settings (`infra.serve.streams`, one batch per append: commands are
+  seconds to days apart, beyond the 1 s batching window), the real round-lifecycle ASL on
+  moto's Step Functions with its Lambda tasks dispatched in process (`infra.local`);
+- round 3 of 2015's dates (scheduled 2014-09-01, closed 2015-12-10: 15 months), with 12
+  agencies: applications, admissions, 6 pairs, 6 plans, 6 presentations, and the scheduled
+  transitions the state machine fires;
+- time is program time that runs at AWS's pace for the state machine: each Wait state is
+  capped at a day (`functions.lifecycle.policy`), so the execution loops once a day for the
+  round's whole life, as on AWS. The clock (`BarrierClock`) lets a Wait end at once in real
+  time while program time jumps to its end, and holds the execution whenever it would pass
+  the instant staff act next: the loop count and every read it makes are AWS's, not a demo's.
+
+What is counted: Lambda invocations per function (each handler wrapped), their time in
+process and the AWS calls they make (botocore hooks on the default session), DynamoDB
+requests priced in on-demand request units (`bench/_common.py` states the model), KMS
+requests, Step Functions state transitions (StateEntered events of every execution's
+history in moto), API Gateway requests, and the bytes the functions log (stdout: Powertools
+JSON logs and EMF metrics). The daily reconciler is run once and priced per month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import importlib
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    REGION,
+    UNITS_MODEL,
+    DynamoMeter,
+    MotoClock,
+    console,
+    header,
+    snapshot_tables_once,
+    summarise,
+    table_keys,
+    use_fake_aws,
+    with_check_digit,
+)
+from rich.table import Table
+
+ROUND_ID = "2015-3"
+SCHEDULED_TRANSITIONS = frozenset(
+    {
+        "ApplicationsOpened",
+        "ApplicationsClosed",
+        "RoundStarted",
+        "PlanReminderIssued",
+        "PlanDeadlinePassed",
+        "RoundClosed",
+    }
+)
+TYPEFORM_SECRET = "bench-typeform-secret"
+STAFF_ARN = "arn:aws:iam::123456789012:user/programme-office"
+
+# List prices, US$. Regional prices on AWS's pricing pages are filled in by script, so only
+# Step Functions' could be read for Europe (Stockholm); the rest are US East (N. Virginia).
+PRICES = {
+    "lambda_gb_s": (
+        0.0000133334,
+        "Lambda arm64 per GB-s, us-east-1 (aws.amazon.com/lambda/pricing; Stockholm not confirmed)",
+    ),
+    "lambda_request": (0.20 / 1e6, "Lambda per request ($0.20/M), us-east-1"),
+    "ddb_rru": (
+        0.125 / 1e6,
+        "DynamoDB on-demand per read request unit ($0.125/M), us-east-1, after the Nov 2024 cut",
+    ),
+    "ddb_wru": (0.625 / 1e6, "DynamoDB on-demand per write request unit ($0.625/M), us-east-1"),
+    "sfn_transition": (
+        0.025 / 1000,
+        "Step Functions Standard per transition ($0.025/1,000), Europe (Stockholm), "
+        "aws.amazon.com/step-functions/pricing",
+    ),
+    "apigw_request": (
+        1.00 / 1e6,
+        "API Gateway HTTP API per request ($1.00/M, first 300M), us-east-1",
+    ),
+    "kms_request": (0.03 / 10_000, "KMS per request ($0.03/10,000), aws.amazon.com/kms/pricing"),
+    "kms_key_month": (1.00, "KMS customer managed key per month ($1), aws.amazon.com/kms/pricing"),
+    "logs_gb": (0.50, "CloudWatch Logs ingestion per GB ($0.50), us-east-1"),
+    "logs_gb_month": (0.03, "CloudWatch Logs storage per GB-month ($0.03), us-east-1"),
+    "xray_trace": (5.00 / 1e6, "X-Ray per trace recorded ($5.00/M), us-east-1"),
+    "alarm_month": (0.10, "CloudWatch standard alarm per month ($0.10), us-east-1"),
+    "metric_month": (
+        0.30,
+        "CloudWatch custom metric per month ($0.30, prorated hourly), us-east-1",
+    ),
+    "ddb_storage_gb_month": (0.25, "DynamoDB storage per GB-month ($0.25), us-east-1"),
+    "pitr_gb_month": (0.20, "DynamoDB PITR per GB-month ($0.20), us-east-1"),
+}
+# Assumed in-region latency of one AWS call from Lambda (moto answers in process instead).
+CALL_LATENCY_MS = {"dynamodb": 5.0, "kms": 8.0, "sfn": 20.0, "ssm": 10.0}  # by botocore service id
+PLATFORM_LOG_BYTES = 600  # START, END and REPORT lines per invocation (JSON log format)
+INIT_LOG_BYTES = 150  # the INIT_START line of a cold start
+LOG_EVENT_OVERHEAD = 26  # bytes CloudWatch Logs counts per log event
+ACCESS_LOG_BYTES = 180  # one HTTP API access-log line in the template's format
+
+
+def price(name: str) -> float:
+    return PRICES[name][0]
+
+
+# ----------------------------------------------------------------------- what is measured
+
+
+class CountingStdout(io.TextIOBase):
+    """Stands in for stdout: counts the bytes each thread writes (the functions' logs) and
+    remembers the EMF metric definitions among them; prints nothing."""
+
+    def __init__(self) -> None:
+        self._bytes: dict[int, int] = defaultdict(int)
+        self._lines: dict[int, int] = defaultdict(int)
+        self.clock: Callable[[], datetime] | None = None
+        # (namespace, metric, dimensions) -> the program-time hours it got data in
+        self.metrics: dict[tuple[str, str, tuple[str, ...]], set[str]] = defaultdict(set)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        ident = threading.get_ident()
+        self._bytes[ident] += len(text.encode())
+        self._lines[ident] += text.count("\n")
+        if '"_aws"' in text:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                line = json.loads(text)
+                hour = self.clock().strftime("%Y-%m-%dT%H") if self.clock else ""
+                for directive in line["_aws"]["CloudWatchMetrics"]:
+                    dims = tuple(
+                        sorted(
+                            f"{d}={line.get(d)}" for group in directive["Dimensions"] for d in group
+                        )
+                    )
+                    for metric in directive["Metrics"]:
+                        self.metrics[(directive["Namespace"], metric["Name"], dims)].add(hour)
+        return len(text)
+
+    def mine(self) -> tuple[int, int]:
+        ident = threading.get_ident()
+        return self._bytes[ident], self._lines[ident]
+
+
+@dataclass
+class Invocation:
+    function: str
+    at: datetime  # program time
+    ms: float
+    moto_ms: float
+    calls: Counter[str]
+    log_bytes: int
+    log_lines: int
+    cold: bool = False
+
+
+@dataclass
+class Recorder:
+    """Wraps handlers: one `Invocation` per call, and the AWS calls made inside it."""
+
+    clock: Callable[[], datetime]
+    stdout: CountingStdout
+    invocations: list[Invocation] = field(default_factory=list)
+    harness_calls: Counter[str] = field(default_factory=Counter)
+    _local: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self) -> str:
+        stack = getattr(self._local, "stack", [])
+        return stack[-1][0] if stack else "harness"
+
+    def count_call(self, event_name: str, **_: Any) -> None:
+        # event_name: before-call.<service>.<Operation>
+        _, service, operation = event_name.split(".", 2)
+        stack = getattr(self._local, "stack", [])
+        if stack:
+            stack[-1][1][f"{service}.{operation}"] += 1
+        else:
+            self.harness_calls[f"{service}.{operation}"] += 1
+
+    def wrap(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def invoked(event: Any, context: Any) -> Any:
+            stack = self._local.__dict__.setdefault("stack", [])
+            calls: Counter[str] = Counter()
+            stack.append((name, calls))
+            at = self.clock()
+            log_bytes, log_lines = self.stdout.mine()
+            in_moto = MotoClock.spent()
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                elapsed = time.perf_counter() - started
+                stack.pop()
+                wrote, lines = self.stdout.mine()
+                with self._lock:
+                    self.invocations.append(
+                        Invocation(
+                            name,
+                            at,
+                            elapsed * 1000,
+                            (MotoClock.spent() - in_moto) * 1000,
+                            calls,
+                            wrote - log_bytes,
+                            lines - log_lines,
+                        )
+                    )
+
+        return invoked
+
+
+def handler_at(path: str) -> Callable[..., Any]:
+    module, _, attribute = path.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+
+
+# ----------------------------------------------------------------------- the barrier clock
+
+
+def barrier_clock(start: datetime) -> Any:
+    from infra.clock import ManualClock, wall_clock
+
+    class BarrierClock(ManualClock):
+        """Program time for the lifecycle, at AWS's pace, with no real waiting.
+
+        `NextTransition` asks the clock when, in real time, its Wait state should end
+        (`policy.wake_at`). This clock answers "already" and moves program time to that
+        instant, unless the instant lies beyond `limit` (when staff act next): then it holds
+        the task until the driver raises the limit. So each day-capped Wait is one loop of
+        the state machine, as on AWS, and staff act between loops at their own instants.
+        """
+
+        def __init__(self) -> None:
+            super().__init__(start)
+            self._cond = threading.Condition()
+            self._limit = start
+            self.parked: datetime | None = None
+            self.released = False
+
+        def wall_time(self, instant: datetime) -> datetime:
+            with self._cond:
+                self.parked = instant
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._limit >= instant or self.released)
+                self.parked = None
+                if instant > self():
+                    self.advance_to(instant)
+            return wall_clock() - timedelta(seconds=2)  # moto's Wait then ends at once
+
+        def run_until(self, instant: datetime, finished: Callable[[], bool]) -> None:
+            """Let the lifecycle run up to `instant`; return once it waits past it (or is
+            finished), with program time at `instant`."""
+            deadline = time.monotonic() + 600
+            with self._cond:
+                self._limit = max(self._limit, instant)
+                self._cond.notify_all()
+                while not (self.parked is not None and self.parked > instant):
+                    if finished() or time.monotonic() > deadline:
+                        break
+                    self._cond.wait(0.05)
+            if instant > self():
+                self.advance_to(instant)
+
+        def release(self) -> None:
+            with self._cond:
+                self.released = True
+                self._cond.notify_all()
+
+    return BarrierClock()
+
+
+# --------------------------------------------------------------------------- the requests
+
+
+def typeform_event(org: str, name: str, theme: str, n: int, submitted: datetime) -> dict[str, Any]:
+    from tests.support.apigw import http_event
+
+    def text(ref: str, value: str) -> dict[str, Any]:
+        return {
+            "type": "text",
+            "text": value,
+            "field": {"id": ref, "type": "short_text", "ref": ref},
+        }
+
+    payload = {
+        "event_id": f"tf-{n}",
+        "event_type": "form_response",
+        "form_response": {
+            "form_id": "utvecklingsprogrammet",
+            "token": f"tok-{n}",
+            "submitted_at": submitted.isoformat().replace("+00:00", "Z"),
+            "hidden": {"round_id": ROUND_ID},
+            "definition": {"fields": []},
+            "answers": [
+                text("org_number", org),
+                text("agency_name", name),
+                text("director_general", f"Generaldirektör {n}"),
+                text("contact_name", f"Kontakt {n}"),
+                {
+                    "type": "email",
+                    "email": f"kontakt{n}@example.se",
+                    "field": {"ref": "contact_email"},
+                },
+                {"type": "choices", "choices": {"labels": [theme]}, "field": {"ref": "themes"}},
+            ],
+        },
+    }
+    body = json.dumps(payload).encode()
+    digest = hmac.new(TYPEFORM_SECRET.encode(), body, hashlib.sha256).digest()
+    headers = {
+        "content-type": "application/json",
+        "typeform-signature": "sha256=" + base64.b64encode(digest).decode(),
+    }
+    return http_event("POST", "/webhooks/typeform", body=body, headers=headers)
+
+
+def staff_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    from tests.support.apigw import http_event
+
+    event = http_event("POST", path, body=body)
+    event["requestContext"]["authorizer"] = {"iam": {"userArn": STAFF_ARN}}
+    return event
+
+
+# ------------------------------------------------------------------------------ the round
+
+
+@dataclass
+class Stack:
+    recorder: Recorder
+    clock: Any
+    pump: Any
+    sfn: Any
+    state_machine_arn: str
+    handlers: dict[str, Callable[..., Any]]
+
+    def http(self, function: str, event: dict[str, Any], expect: int) -> None:
+        from infra.serve.apigw import LambdaContext
+
+        response = self.handlers[function](event, LambdaContext(function_name=function))
+        if response.get("statusCode") != expect:
+            raise SystemExit(f"{function} answered {response.get('statusCode')}: {response}")
+        self.pump.pump()
+
+    def staff(self, path: str, body: dict[str, Any], expect: int = 200) -> None:
+        self.http("CommandsFunction", staff_event(path, body), expect)
+
+    def executions(self) -> dict[str, str]:
+        listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+        return {item["name"]: item["status"] for item in listed}
+
+    def finished(self) -> bool:
+        statuses = self.executions().values()
+        return bool(statuses) and all(status != "RUNNING" for status in statuses)
+
+    def at(self, instant: datetime) -> None:
+        self.clock.run_until(instant, self.finished)
+
+    def reconcile(self) -> None:
+        """The daily reconciler's run, as Scheduler fires it (asynchronously, input {})."""
+        from infra.serve.apigw import LambdaContext
+
+        context = LambdaContext(function_name="LifecycleReconcilerFunction")
+        answer = self.handlers["LifecycleReconcilerFunction"]({}, context)
+        if answer.get("started"):
+            raise SystemExit(f"the reconciler started an execution of a running round: {answer}")
+
+
+def walk_round(stack: Stack, agencies: int) -> None:
+    from domain import PLAN_REMINDER_LEAD
+    from infra import round3_2015 as r3
+
+    themes = list(r3.THEMES)
+    known = [(a.org_number, a.name) for a in r3.AGENCIES]
+    extra = [(with_check_digit(f"20240{n:04d}"), f"Myndighet {n}") for n in range(agencies)]
+    orgs = (known + extra)[:agencies]
+
+    def iso(instant: datetime) -> str:
+        return instant.isoformat().replace("+00:00", "Z")
+
+    stack.staff(
+        "/rounds",
+        {
+            "round_id": ROUND_ID,
+            "number": 3,
+            "title": r3.TITLE,
+            "capacity": agencies,
+            "themes": themes,
+            "application_opens_at": iso(r3.APPLICATION_OPENS_AT),
+            "application_closes_at": iso(r3.APPLICATION_CLOSES_AT),
+            "starts_at": iso(r3.STARTS_AT),
+            "plan_due_at": iso(r3.PLAN_DUE_AT),
+            "closes_at": iso(r3.CLOSES_AT),
+        },
+        expect=201,
+    )
+    if not stack.executions():
+        raise SystemExit("the starter did not start the round's execution from the stream")
+    spacing = (r3.APPLICATION_CLOSES_AT - r3.APPLICATION_OPENS_AT - timedelta(days=5)) / agencies
+    for n, (org, name) in enumerate(orgs):  # spread over the window, from day 3
+        submitted = r3.APPLICATION_OPENS_AT + timedelta(days=3) + n * spacing
+        stack.at(submitted)
+        stack.http(
+            "IntakeFunction", typeform_event(org, name, themes[(n // 2) % 3], n, submitted), 202
+        )
+    decided = r3.APPLICATION_CLOSES_AT + timedelta(days=7)
+    stack.at(decided)
+    for n, (org, _) in enumerate(orgs):  # a staff session: a minute apart
+        stack.at(decided + timedelta(minutes=n))
+        stack.staff(
+            f"/rounds/{ROUND_ID}/decisions",
+            {"org_number": org, "decision": "admit", "case_number": f"ESV 2014/{101 + n}"},
+        )
+    for p in range(agencies // 2):
+        stack.at(decided + timedelta(minutes=agencies + p))
+        members = [orgs[2 * p][0], orgs[2 * p + 1][0]]
+        stack.staff(
+            f"/rounds/{ROUND_ID}/pairs",
+            {"org_numbers": members, "theme": themes[p % 3]},
+            expect=201,
+        )
+    stack.at(r3.STARTS_AT + timedelta(days=30))
+    stack.reconcile()  # one of its daily runs, while the round is live
+    plans_at = r3.PLAN_DUE_AT - PLAN_REMINDER_LEAD + timedelta(days=4)
+    for p in range(agencies // 2):  # plans come in over a few days
+        stack.at(plans_at + timedelta(days=p))
+        stack.staff(
+            f"/rounds/{ROUND_ID}/plans",
+            {
+                "pair_id": f"pair-{p + 1}",
+                "title": "Strategisk utvecklingsplan",
+                "document_url": f"https://programme.example.se/plans/{ROUND_ID}/pair-{p + 1}.pdf",
+                "document_sha256": hashlib.sha256(f"plan {p}".encode()).hexdigest(),
+            },
+        )
+    presentations = r3.CLOSES_AT - timedelta(days=7)
+    for p in range(agencies // 2):  # one seminar day, a presentation an hour
+        held = presentations + timedelta(hours=p)
+        stack.at(held + timedelta(minutes=50))
+        stack.staff(
+            f"/rounds/{ROUND_ID}/presentations", {"pair_id": f"pair-{p + 1}", "held_at": iso(held)}
+        )
+    stack.at(r3.CLOSES_AT + timedelta(days=2))
+
+
+# ------------------------------------------------------------------------------- costing
+
+
+def init_ms(modules: dict[str, str]) -> dict[str, float]:
+    """Import time of each function's module in a fresh interpreter: its cold start's share."""
+    root = Path(__file__).resolve().parent.parent
+    found = {}
+    for function, module in modules.items():
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+        )
+        found[function] = float(result.stdout) * 1000
+    return found
+
+
+def aws_ms(invocation: Invocation) -> float:
+    """The invocation's duration on AWS, estimated: its own work here, plus each AWS call's
+    round trip instead of moto's emulation."""
+    calls = sum(
+        count * CALL_LATENCY_MS.get(name.split(".")[0], 5.0)
+        for name, count in invocation.calls.items()
+    )
+    return max(1.0, invocation.ms - invocation.moto_ms) + calls
+
+
+def mark_cold(invocations: list[Invocation], idle: timedelta) -> None:
+    last: dict[str, datetime] = {}
+    for invocation in sorted(invocations, key=lambda i: i.at):
+        previous = last.get(invocation.function)
+        invocation.cold = previous is None or invocation.at - previous > idle
+        last[invocation.function] = invocation.at
+
+
+@dataclass
+class Usage:
+    """What a set of invocations used."""
+
+    invocations: int = 0
+    cold: int = 0
+    gb_s: float = 0.0
+    rru: float = 0.0
+    wru: float = 0.0
+    kms: int = 0
+    log_bytes: float = 0.0
+    http: int = 0
+
+    def lambda_cost(self) -> float:
+        return self.invocations * price("lambda_request") + self.gb_s * price("lambda_gb_s")
+
+
+def usage_of(
+    invocations: list[Invocation],
+    dynamo: dict[str, dict[str, float]],
+    memory_gb: dict[str, float],
+    inits: dict[str, float],
+) -> dict[str, Usage]:
+    found: dict[str, Usage] = defaultdict(Usage)
+    for invocation in invocations:
+        usage = found[invocation.function]
+        usage.invocations += 1
+        usage.cold += invocation.cold
+        seconds = (
+            aws_ms(invocation) + (inits.get(invocation.function, 0.0) if invocation.cold else 0)
+        ) / 1000
+        usage.gb_s += memory_gb[invocation.function] * seconds
+        usage.kms += sum(n for name, n in invocation.calls.items() if name.startswith("kms."))
+        usage.log_bytes += (
+            invocation.log_bytes
+            + PLATFORM_LOG_BYTES
+            + (INIT_LOG_BYTES if invocation.cold else 0)
+            + LOG_EVENT_OVERHEAD * (invocation.log_lines + 3)
+        )
+        usage.http += invocation.function in ("IntakeFunction", "CommandsFunction")
+    for function, units in dynamo.items():
+        found[function].rru += units["rru"]
+        found[function].wru += units["wru"]
+    return found
+
+
+def money(value: float) -> str:
+    return f"{value:.6f}" if value < 0.01 else f"{value:.4f}"
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agencies", type=int, default=12, help="agencies in the round (12)")
+    parser.add_argument(
+        "--cold-after-minutes",
+        type=float,
+        default=10.0,
+        help="idle minutes after which a function's next invocation is a cold start (10)",
+    )
+    args = parser.parse_args(argv)
+    if args.agencies % 2 or not 2 <= args.agencies <= 200:
+        raise SystemExit("an even number of agencies from 2 to 200, please")
+
+    out = console()
+    began = time.perf_counter()
+    header(
+        out, f"AWS cost of one {args.agencies}-agency round, scheduled to closed (in process, moto)"
+    )
+    counting = CountingStdout()
+    sys.stdout = counting  # the functions' logs: counted, not shown (tables go to __stdout__)
+    use_fake_aws()
+    os.environ.update(
+        POWERTOOLS_SERVICE_NAME="programme-engine",
+        POWERTOOLS_METRICS_NAMESPACE="ProgrammeEngine",
+        POWERTOOLS_LOGGER_LOG_EVENT="false",
+        POWERTOOLS_TRACE_DISABLED="1",
+        AWS_LAMBDA_FUNCTION_NAME="programme-engine",
+        TYPEFORM_SECRET=TYPEFORM_SECRET,
+        FORMS_WEBHOOK_SECRET="whsec_dGVzdC1mb3Jtcy13ZWJob29rLXNlY3JldC0zMmI=",
+        ACTOR_PSEUDONYM_KEY="bench-actor-pseudonym-key-of-32-bytes!",
+    )
+    import warnings
+
+    import boto3
+    from moto import mock_aws
+
+    warnings.simplefilter("ignore")
+    from infra.local.lifecycle import MOTO_CONFIG, create_round_lifecycle, use_utc
+    from infra.serve.moto_dynamodb import HANDLERS, one_at_a_time
+    from infra.template import create_tables, load_template
+
+    use_utc()
+    template = load_template()
+    functions = {
+        logical_id: resource["Properties"]["Handler"]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+    default_memory = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    memory_gb = {
+        logical_id: template["Resources"][logical_id]["Properties"].get(
+            "MemorySize", default_memory
+        )
+        / 1024
+        for logical_id in functions
+    }
+    for handler_class in HANDLERS:  # moto's DynamoDB one request at a time, as the tests do
+        handler_class.call_action = one_at_a_time(handler_class.call_action)  # type: ignore[method-assign]
+
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        MotoClock.install()
+        snapshot_tables_once()
+        setup = boto3.client("dynamodb", region_name=REGION)
+        tables = create_tables(setup, template)
+        key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        arn = create_round_lifecycle(sfn)
+        os.environ.update(
+            EVENT_STORE_TABLE=tables["EventStoreTable"],
+            READ_MODEL_TABLE=tables["ReadModelTable"],
+            IDEMPOTENCY_TABLE=tables["IdempotencyTable"],
+            SUBJECT_KEYS_TABLE=tables["SubjectKeysTable"],
+            PERSONAL_DATA_KEY_ID=key_id,
+            STATE_MACHINE_ARN=arn,
+        )
+        from functions.common import bootstrap
+        from functions.lifecycle.policy import ITERATIONS_PER_EXECUTION
+        from infra.local.lambdas import LocalLambdas, install, uninstall
+        from infra.local.lifecycle import LIFECYCLE_FUNCTIONS
+        from infra.serve.streams import Consumer, StreamPump, stream_mappings
+
+        bootstrap.reset()
+        clock = barrier_clock(datetime.fromisoformat("2014-09-01T09:00:00+00:00"))
+        bootstrap.set_clock(clock)
+        recorder = Recorder(clock, counting)
+        meter = DynamoMeter(table_keys(template), tagger=recorder.current)
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+        assert session is not None
+        meter.attach(session.events)
+        session.events.register("before-call", recorder.count_call)
+        counting.clock = clock
+        handlers = {}
+        for name, path in functions.items():  # each module's Logger/Metrics get its service name
+            variables = template["Resources"][name]["Properties"].get("Environment", {})
+            service = variables.get("Variables", {}).get("POWERTOOLS_SERVICE_NAME", name)
+            os.environ["POWERTOOLS_SERVICE_NAME"] = service
+            handlers[name] = recorder.wrap(name, handler_at(path))
+
+        def pumped(name: str) -> Callable[..., Any]:
+            def call(event: Any, context: Any) -> Any:
+                try:
+                    return handlers[name](event, context)
+                finally:
+                    pump.pump()  # the appended events reach the projector as one batch
+
+            return call
+
+        lifecycle = {name: handlers[name] for name in LIFECYCLE_FUNCTIONS}
+        lifecycle["ApplyTransitionFunction"] = pumped("ApplyTransitionFunction")
+        install(LocalLambdas(lifecycle))
+        stream_arn = setup.describe_table(TableName=tables["EventStoreTable"])["Table"][
+            "LatestStreamArn"
+        ]
+        failures: list[Any] = []
+        consumers = [
+            Consumer.of(mapping, handlers[mapping.function])
+            for mapping in stream_mappings(template, "EventStoreTable")
+        ]
+        pump = StreamPump(
+            boto3.client("dynamodbstreams", region_name=REGION),
+            stream_arn,
+            consumers,
+            lambda consumer, records: failures.append((consumer.name, records)),
+        )
+        stack = Stack(recorder, clock, pump, sfn, arn, handlers)
+        try:
+            walk_round(stack, args.agencies)
+            if not stack.finished():
+                raise SystemExit(f"the round's lifecycle did not finish: {stack.executions()}")
+            reconciler_requests = [
+                r for r in meter.requests if r.tag == "LifecycleReconcilerFunction"
+            ]
+            round_requests = [r for r in meter.requests if r.tag != "LifecycleReconcilerFunction"]
+        finally:
+            clock.release()
+            uninstall()
+        histories = {}
+        for name, status in stack.executions().items():
+            execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+            histories[name] = (status, [e for page in pages for e in page["events"]])
+        from domain import fold
+        from infra.command_handler import round_stream_id
+
+        final = fold(r.event for r in bootstrap.event_store().read(round_stream_id(ROUND_ID)))
+        stored = {
+            logical_id: sum(
+                item_bytes(item)
+                for page in setup.get_paginator("scan").paginate(TableName=name)
+                for item in page["Items"]
+            )
+            for logical_id, name in tables.items()
+        }
+        types = [r.event.type for r in bootstrap.event_store().read(round_stream_id(ROUND_ID))]
+        event_count = len(types)
+
+    sys.stdout = sys.__stdout__
+    if final is None or final.status != "closed":
+        raise SystemExit(f"the round did not close: {final}")
+    if failures:
+        out.print(f"[red]stream records given up on: {failures}[/red]")
+
+    # ----- per function
+    all_invocations = recorder.invocations
+    mark_cold(all_invocations, timedelta(minutes=args.cold_after_minutes))
+    reconciler = [i for i in all_invocations if i.function == "LifecycleReconcilerFunction"]
+    per_round = [i for i in all_invocations if i.function != "LifecycleReconcilerFunction"]
+    for invocation in reconciler:
+        invocation.cold = True  # once a day
+    dynamo: dict[str, dict[str, float]] = defaultdict(lambda: {"rru": 0.0, "wru": 0.0})
+    for request in round_requests:
+        dynamo[request.tag]["rru"] += request.read_units
+        dynamo[request.tag]["wru"] += request.write_units
+    harness_units = dynamo.pop("harness", {"rru": 0.0, "wru": 0.0})
+    inits = init_ms({f: functions[f].rpartition(".")[0] for f in functions})
+    usage = usage_of(per_round, dynamo, memory_gb, inits)
+
+    transitions = Counter()
+    for _, (_, events) in histories.items():
+        for event in events:
+            if event["type"].endswith("StateEntered"):
+                transitions[event["stateEnteredEventDetails"]["name"]] += 1
+    total_transitions = sum(transitions.values())
+
+    by_function = Table(title="Per function, one round (program time 2014-09-01 to 2015-12-12)")
+    for column in (
+        "function",
+        "invocations",
+        "cold",
+        "own ms, sum",
+        "GB-s est.",
+        "RRU",
+        "WRU",
+        "KMS req",
+        "log KB",
+    ):
+        by_function.add_column(column, justify="left" if column == "function" else "right")
+    for function in sorted(usage, key=lambda f: -usage[f].invocations):
+        u = usage[function]
+        own = sum(i.ms - i.moto_ms for i in per_round if i.function == function)
+        by_function.add_row(
+            function.removesuffix("Function"),
+            f"{u.invocations}",
+            f"{u.cold}",
+            f"{own:,.0f}",
+            f"{u.gb_s:.2f}",
+            f"{u.rru:g}",
+            f"{u.wru:g}",
+            f"{u.kms}",
+            f"{u.log_bytes / 1024:.0f}",
+        )
+    totals = Usage()
+    for u in usage.values():
+        for name in ("invocations", "cold", "gb_s", "rru", "wru", "kms", "log_bytes", "http"):
+            setattr(totals, name, getattr(totals, name) + getattr(u, name))
+    by_function.add_row(
+        "[bold]total[/bold]", f"{totals.invocations}", f"{totals.cold}", "", f"{totals.gb_s:.2f}",
+        f"{totals.rru:g}", f"{totals.wru:g}", f"{totals.kms}", f"{totals.log_bytes / 1024:.0f}",
+    )  # fmt: skip
+    out.print(by_function)
+    writes = Counter()
+    items = Counter()
+    for request in round_requests:
+        if request.operation == "TransactWriteItems":
+            writes[request.tag] += 1
+            items[request.tag] += request.items
+    out.print(
+        "DynamoDB writes are transactions: "
+        + "; ".join(
+            f"{name.removesuffix('Function')} {writes[name]} of {items[name] / writes[name]:.1f} "
+            f"items on average"
+            for name in sorted(writes, key=lambda n: -items[n])
+        )
+        + " (2 WRU per KB per item; the projector's are each view's checkpoint and items, per "
+        "event, on the read-model table; the event store's are a ConditionCheck and the new "
+        "event)."
+    )
+
+    states = Table(
+        title="Step Functions transitions (states entered), all executions", min_width=64
+    )
+    states.add_column("state")
+    states.add_column("entered", justify="right")
+    for name, count in transitions.most_common():
+        states.add_row(name, f"{count}")
+    states.add_row("[bold]total[/bold]", f"{total_transitions}")
+    out.print(states)
+    loops = transitions.get("WaitUntilDue", 0)
+    scheduled = sum(t in SCHEDULED_TRANSITIONS for t in types)
+    uncapped = 1 + 4 * scheduled + 3
+    out.print(
+        f"Executions: {', '.join(f'{n} ({s})' for n, (s, _) in histories.items())}. "
+        f"{loops} Wait states, one per loop of NextTransition + Route + WaitUntilDue + "
+        f"ApplyTransition (4 transitions, 2 Lambda invocations, 2 reads of the whole stream): "
+        f"the Wait is capped at a day, so the 15-month round loops once a day, and after "
+        f"{ITERATIONS_PER_EXECUTION} loops hands over to a new execution (Begin, HandOver, "
+        "HandedOver). The round "
+        f"needed {scheduled} scheduled transitions; a Wait until each due date (no day cap) "
+        f"would be about 1 + 4 x {scheduled} + 3 = {uncapped} transitions "
+        f"(US$ {money(uncapped * price('sfn_transition'))}), not {total_transitions}.",
+        highlight=False,
+    )
+
+    # ----- money
+    traces = totals.invocations  # Tracing: Active; at this rate sampling keeps ~every request
+    access_logs = totals.http * ACCESS_LOG_BYTES
+    cost = {
+        "Lambda (requests + GB-s, arm64 512 MB)": totals.lambda_cost(),
+        "DynamoDB on-demand (RRU + WRU)": totals.rru * price("ddb_rru")
+        + totals.wru * price("ddb_wru"),
+        "Step Functions Standard (transitions)": total_transitions * price("sfn_transition"),
+        "API Gateway HTTP API (requests)": totals.http * price("apigw_request"),
+        "KMS (requests)": totals.kms * price("kms_request"),
+        "CloudWatch Logs (ingestion)": (totals.log_bytes + access_logs) / 2**30 * price("logs_gb"),
+        "X-Ray (traces recorded)": traces * price("xray_trace"),
+        "SQS / SNS (failure queues, alarm topic)": 0.0,
+        "DynamoDB Streams reads by Lambda": 0.0,
+    }
+    quantity = {
+        "Lambda (requests + GB-s, arm64 512 MB)": (
+            f"{totals.invocations} req, {totals.gb_s:.1f} GB-s"
+        ),
+        "DynamoDB on-demand (RRU + WRU)": f"{totals.rru:g} RRU, {totals.wru:g} WRU",
+        "Step Functions Standard (transitions)": f"{total_transitions} transitions",
+        "API Gateway HTTP API (requests)": f"{totals.http} requests",
+        "KMS (requests)": f"{totals.kms} requests",
+        "CloudWatch Logs (ingestion)": f"{(totals.log_bytes + access_logs) / 1024:.0f} KB",
+        "X-Ray (traces recorded)": f"{traces} traces",
+        "SQS / SNS (failure queues, alarm topic)": "0 messages (nothing failed)",
+        "DynamoDB Streams reads by Lambda": "free for Lambda triggers",
+    }
+    bill = Table(title="Cost of one round (list prices, no free tiers)")
+    bill.add_column("service")
+    bill.add_column("quantity", justify="right")
+    bill.add_column("US$", justify="right")
+    bill.add_column("share", justify="right")
+    total = sum(cost.values())
+    for name, value in sorted(cost.items(), key=lambda kv: -kv[1]):
+        bill.add_row(name, quantity[name], money(value), f"{value / total:.0%}" if total else "")
+    verdict = "[green]PASS[/green]" if total < 0.01 else "[red]FAIL[/red]"
+    bill.add_row(
+        "[bold]total per round[/bold]",
+        "",
+        f"[bold]{money(total)}[/bold]",
+        f"target < 0.01: {verdict}",
+    )
+    out.print(bill)
+
+    lifecycle_names = ("NextTransitionFunction", "ApplyTransitionFunction", "HandOverFunction")
+    loop_cost = sum(
+        usage[f].lambda_cost() + usage[f].rru * price("ddb_rru") + usage[f].wru * price("ddb_wru")
+        for f in lifecycle_names
+        if f in usage
+    )
+    loop_cost += total_transitions * price("sfn_transition")
+    loop_cost += (
+        sum(usage[f].log_bytes for f in lifecycle_names if f in usage) / 2**30 * price("logs_gb")
+    )
+    loop_cost += sum(usage[f].invocations for f in lifecycle_names if f in usage) * price(
+        "xray_trace"
+    )
+    out.print(
+        "Of which the lifecycle loop (its transitions, its Lambdas' compute, reads, logs and "
+        f"traces): US$ {money(loop_cost)} ({loop_cost / total:.0%})."
+    )
+
+    # ----- the daily reconciler and the fixed monthly costs
+    rec_units = summarise(reconciler_requests)
+    rec_usage = usage_of(reconciler, {"LifecycleReconcilerFunction": rec_units}, memory_gb, inits)
+    rec = rec_usage.get("LifecycleReconcilerFunction", Usage())
+    per_run = (
+        rec.lambda_cost()
+        + rec.rru * price("ddb_rru")
+        + rec.log_bytes / 2**30 * price("logs_gb")
+        + rec.invocations * price("xray_trace")
+    )
+    log_gb = (totals.log_bytes + access_logs) / 2**30
+    event_store_gb = (stored["EventStoreTable"] + 100 * event_count) / 2**30
+    other_gb = sum(v for k, v in stored.items() if k != "EventStoreTable") / 2**30
+    fixed = Table(title="Costs that do not scale to zero when idle (per month)")
+    fixed.add_column("what")
+    fixed.add_column("US$/month", justify="right")
+    fixed.add_column("note")
+    fixed.add_row(
+        "KMS keys (PersonalDataKey, AlarmTopicKey)",
+        "2.00",
+        "$1 each; rotation (EnableKeyRotation) adds $1/month per rotated key version, for the "
+        "first two rotations",
+    )
+    fixed.add_row(
+        "CloudWatch alarms (4)",
+        "0.40",
+        "$0.10 each (the account's first 10 alarm metrics are free)",
+    )
+    fixed.add_row(
+        "daily reconciler (30 runs)",
+        money(30 * per_run),
+        f"per run: 1 invocation, {rec_units['reads']:.0f} DynamoDB read(s) = {rec.rru:g} RRU, "
+        f"{recorder_calls(reconciler, 'sfn')} Step Functions API call(s) (free), "
+        f"{rec.log_bytes / 1024:.1f} KB logs; Scheduler: 14M free invocations/month",
+    )
+    round_months = (
+        final.dates.closes_at - datetime.fromisoformat("2014-09-01T09:00:00+00:00")
+    ).days / 30.44
+    metric_hours = {  # the reconciler runs daily whether or not a round is live
+        key: 30.0 if "service=lifecycle-reconciler" in key[2] else len(hours) / round_months
+        for key, hours in counting.metrics.items()
+    }
+    metric_cost = sum(hours / 730 * price("metric_month") for hours in metric_hours.values())
+    seen = ", ".join(
+        f"{name} ({', '.join(dims)}) {hours:.1f} h"
+        for (_, name, dims), hours in sorted(metric_hours.items(), key=lambda kv: -kv[1])
+    )
+    fixed.add_row(
+        f"custom metrics via EMF ({len(counting.metrics)} seen)",
+        money(metric_cost),
+        f"$0.30/metric-month prorated by the hours a metric gets data (hours/month here: {seen}); "
+        "shared by all live rounds; the account's first 10 custom metrics are free",
+    )
+    fixed.add_row(
+        "storage of one finished round (accumulates)",
+        money(
+            event_store_gb * (price("ddb_storage_gb_month") + price("pitr_gb_month"))
+            + other_gb * price("ddb_storage_gb_month")
+        ),
+        f"event store {stored['EventStoreTable'] / 1024:.0f} KB ({event_count} events, + PITR), "
+        f"read models etc. {other_gb * 2**30 / 1024:.0f} KB; +100 B/item overhead; logs kept "
+        f"365 days: {money(log_gb * price('logs_gb_month'))}/month",
+    )
+    out.print(fixed)
+
+    init_list = ", ".join(f"{k.removesuffix('Function')} {v:.0f}" for k, v in sorted(inits.items()))
+    notes = Table(title="Prices used and their sources", show_header=False)
+    notes.add_column("price")
+    notes.add_column("source")
+    for name, (value, source) in PRICES.items():
+        notes.add_row(f"{name} = {value:.10g}", source)
+    out.print(notes)
+    free = (
+        "With the always-free tiers (Step Functions 4,000 transitions, Lambda 1M requests and "
+        "400,000 GB-s, X-Ray 100,000 traces, KMS 20,000 requests, CloudWatch 5 GB of logs, 10 "
+        "metrics and 10 alarms a month) one live round at a time bills almost nothing beyond "
+        "the KMS keys; the figures above are list prices, so that they add up per round."
+    )
+    out.print(free)
+    out.print(
+        "Assumptions. Lambda duration = this machine's time outside moto + an assumed round trip "
+        f"per AWS call ({', '.join(f'{k} {v:g}' for k, v in CALL_LATENCY_MS.items())} ms); a 512 "
+        "MB function has about a third of a vCPU, so CPU-bound parts may take 2-3x longer there. "
+        f"A function idle for more than {args.cold_after_minutes:g} min (program time) starts "
+        "cold, and its INIT is billed (managed runtimes, since 1 Aug 2025): init = the import "
+        f"time of its module in a fresh interpreter here ({init_list} ms; the runtime's own "
+        "start is not included). Logs: the bytes the handlers wrote (Powertools at its INFO "
+        f"default, EMF metrics) + {PLATFORM_LOG_BYTES} B of START/END/REPORT per invocation + "
+        f"{LOG_EVENT_OVERHEAD} B per log event; HTTP API access logs {ACCESS_LOG_BYTES} B per "
+        "request. X-Ray: Tracing Active, one trace per invocation (at this traffic the default "
+        "sampling keeps the first request each second). Not counted: SSM GetParameter for the "
+        "webhook and pseudonym secrets (standard parameters: free; cached 5 min), KMS calls made "
+        "for SecureString decryption and DynamoDB's AWS-managed table keys (a few per cold "
+        "start), staff queries (GET routes): the round's life here is its writes and lifecycle."
+    )
+    out.print(UNITS_MODEL)
+    if harness_units["rru"] or harness_units["wru"]:
+        out.print(f"(the bench's own DynamoDB use, not priced: {harness_units})")
+    out.print(f"wall time {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+def recorder_calls(invocations: list[Invocation], service: str) -> int:
+    return sum(n for i in invocations for name, n in i.calls.items() if name.startswith(service))
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    from _common import item_size
+
+    return item_size(item)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Store cost per command as a round's stream grows: DynamoDB requests, request units, time.
+
+    .venv/bin/python bench/store_cost.py [--lengths 10,100,1000,10000] [--commands 5]
+
+For each length L, a round's stream of exactly L events is written to its own event-store
+table (created under moto from `template.yaml`'s EventStoreTable as the tests create it, less
+its stream, which nothing reads here), encoded and checked by the store's own append path
+(`prepare_append`, `to_item`: the very items `DynamoDBEventStore.append` writes, 99 events an
+append) but put with BatchWriteItem: moto's TransactWriteItems deep-copies the whole table for
+every action in it, so 10,000 events through `append` would take hours of emulator time.
+Then `--commands`
+single-event commands run through the real `CommandHandler` on that store: staff admit one
+applicant each (`DecideApplication` -> one `AgencyAdmitted`), so the stream is L, L+1, ...
+when they run. Every DynamoDB request the commands make is counted with botocore hooks on
+the client (`provide-client-params.dynamodb` / `after-call.dynamodb`) and priced in request
+units with the model in `bench/_common.py` (AWS's read/write-operations page; ConditionCheck
+as a transactional write). Times are the median per command: all of it, and without the time
+spent inside moto's emulation ("own"; on AWS that part is a network round trip instead).
+
+The history is valid for the fold: RoundScheduled, ApplicationsOpened, A applications
+(AgencyApplied, each from a distinct Luhn-valid agency, with sealed personal data as the
+intake writes it), ApplicationsClosed, then D selection decisions (AgencyWaitlisted), with
+A + D + 3 = L. A real round holds 12-20 agencies and about 100 events; a round does not
+legally grow past a few hundred events any other way than by many applicants (capacity caps
+admissions at 200, and reschedules stop once the dates have passed), so the 1,000- and
+10,000-event streams are many-applicant rounds: a stress figure for how the per-command cost
+grows with history, made of the same event types and sizes as a real round's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    REGION,
+    UNITS_MODEL,
+    DynamoMeter,
+    MotoClock,
+    console,
+    header,
+    median,
+    snapshot_tables_once,
+    summarise,
+    table_keys,
+    use_fake_aws,
+    with_check_digit,
+)
+from rich.table import Table
+
+T0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
+DATES = {
+    "application_opens_at": T0,
+    "application_closes_at": T0 + timedelta(days=31),
+    "starts_at": T0 + timedelta(days=59),
+    "plan_due_at": T0 + timedelta(days=240),
+    "closes_at": T0 + timedelta(days=270),
+}
+CIPHERTEXT = "c2VhbGVkLXBlcnNvbmFsLWRhdGEtb2YtYS1wZXJzb24tYXQtbGVhc3QtYS1mZXctd29yZHMtbG9uZw=="
+
+
+def history(round_id: str, length: int) -> tuple[list[object], list[str]]:
+    """A valid round history of exactly `length` events, and its applicants."""
+    from events import (
+        AgencyApplied,
+        AgencyWaitlisted,
+        ApplicationsClosed,
+        ApplicationsOpened,
+        RoundScheduled,
+        SealedPersonalData,
+    )
+
+    applicants = (length - 2) // 2
+    decisions = length - 3 - applicants
+    if applicants < 1 or decisions < 0:
+        raise SystemExit(f"a stream length of at least 4 is needed, not {length}")
+    orgs = [with_check_digit(f"2022{i:05d}") for i in range(applicants)]
+
+    def sealed(i: int, role: int) -> SealedPersonalData:
+        return SealedPersonalData(subject_id=f"subj-{i:016x}{role:016x}", ciphertext=CIPHERTEXT)
+
+    events: list[object] = [
+        RoundScheduled(
+            round_id=round_id,
+            number=1,
+            title="Utvecklingsprogrammet, omgång 1",
+            capacity=200,
+            themes=("digitalisering", "attraktiv arbetsgivare"),
+            **DATES,
+        ),
+        ApplicationsOpened(due_at=DATES["application_opens_at"]),
+    ]
+    events += [
+        AgencyApplied(
+            org_number=org,
+            agency_name=f"Myndigheten för utveckling nr {i}",
+            director_general=sealed(i, 0),
+            contact=sealed(i, 1),
+            themes=("digitalisering",),
+            submitted_at=T0 + timedelta(days=1),
+            source="typeform",
+            delivery_id=f"tf-{i}",
+        )
+        for i, org in enumerate(orgs)
+    ]
+    events.append(
+        ApplicationsClosed(due_at=DATES["application_closes_at"], applications=applicants)
+    )
+    events += [AgencyWaitlisted(org_number=org, case_number=None) for org in orgs[:decisions]]
+    assert len(events) == length
+    return events, orgs
+
+
+def write_history(client: object, table: str, stream_id: str, events: list[object]) -> None:
+    """The events as the store encodes and checks an append (`prepare_append`, `to_item`),
+    written with BatchWriteItem: see the module docstring for why not TransactWriteItems."""
+    from events import EventMetadata
+    from infra.eventstore import MAX_EVENTS_PER_APPEND, NewEvent
+    from infra.eventstore.dynamodb import to_item
+    from infra.eventstore.records import prepare_append
+
+    at = T0 + timedelta(days=32)
+
+    def meta() -> EventMetadata:
+        return EventMetadata(
+            event_id=uuid.uuid4().hex,
+            occurred_at=at,
+            recorded_at=at,
+            correlation_id="bench",
+            causation_id="bench",
+            actor="staff:bench",
+        )
+
+    for first in range(0, len(events), MAX_EVENTS_PER_APPEND):
+        chunk = [NewEvent(event, meta()) for event in events[first : first + MAX_EVENTS_PER_APPEND]]  # type: ignore[arg-type]
+        items = [to_item(stored) for stored in prepare_append(stream_id, first, chunk)]
+        for start in range(0, len(items), 25):
+            puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            answer = client.batch_write_item(RequestItems={table: puts})  # type: ignore[attr-defined]
+            if answer.get("UnprocessedItems"):
+                raise SystemExit("moto left items unprocessed")
+
+
+def spread(values: list[float]) -> str:
+    """One figure, or its range when the commands at a length differed (a 4 KB boundary)."""
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lengths", default="10,100,1000,10000", help="stream lengths")
+    parser.add_argument("--commands", type=int, default=5, help="commands per length (5)")
+    args = parser.parse_args(argv)
+    lengths = [int(x) for x in args.lengths.split(",")]
+
+    out = console()
+    header(out, "Store cost per command as a round's stream grows (DynamoDB under moto)")
+    use_fake_aws()
+    import warnings
+
+    import boto3
+    from moto import mock_aws
+
+    from domain import DecideApplication, decide, evolve
+    from infra.clock import ManualClock
+    from infra.command_handler import CommandHandler, round_stream_id
+    from infra.eventstore import DynamoDBEventStore
+    from infra.template import dynamodb_tables, load_template
+
+    warnings.simplefilter("ignore")
+    template = load_template()
+    spec = dynamodb_tables(template)["EventStoreTable"]
+    rows = []
+    began = time.perf_counter()
+    with mock_aws():
+        MotoClock.install()
+        snapshot_tables_once()
+        client = boto3.client("dynamodb", region_name=REGION)
+        keys = table_keys(template)
+        meter = DynamoMeter(keys)
+        meter.attach(client.meta.events)
+        for length in lengths:
+            table = f"{spec['TableName']}-{length}"
+            # The template's table without its stream: nothing reads it here, and under moto
+            # its records would be copied with the table on every transaction.
+            definition = {k: v for k, v in spec.items() if k != "StreamSpecification"}
+            client.create_table(**{**definition, "TableName": table})  # type: ignore[arg-type]
+            meter.keys[table] = keys[spec["TableName"]]
+            store = DynamoDBEventStore(client, table)
+            round_id = f"stress-{length}"
+            stream_id = round_stream_id(round_id)
+            events, orgs = history(round_id, length)
+            built = time.perf_counter()
+            write_history(client, table, stream_id, events)
+            build_s = time.perf_counter() - built
+            handler = CommandHandler(
+                store,
+                decide,
+                evolve,
+                ManualClock(T0 + timedelta(days=35)),
+                lambda: uuid.uuid4().hex,
+            )
+            counts, total_ms, own_ms = [], [], []
+            for k in range(min(args.commands, len(orgs))):
+                command = DecideApplication(round_id, orgs[-1 - k], "admit", f"ESV 2026/{k}")
+                mark, in_moto = meter.mark(), MotoClock.spent()
+                started = time.perf_counter()
+                result = handler.handle(
+                    command, stream_id=stream_id, actor="staff:bench", correlation_id="bench"
+                )
+                elapsed = time.perf_counter() - started
+                if len(result.events) != 1 or result.version != length + k + 1:
+                    raise SystemExit(f"unexpected result at {length}: {result}")
+                counts.append(summarise(meter.since(mark)))
+                total_ms.append(elapsed * 1000)
+                own_ms.append((elapsed - (MotoClock.spent() - in_moto)) * 1000)
+            met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
+            rows.append(
+                [
+                    f"{length:,}",
+                    *(
+                        spread([c[name] for c in counts])
+                        for name in ("reads", "writes", "rru", "wru")
+                    ),
+                    f"{median(total_ms):.1f}",
+                    f"{median(own_ms):.1f}",
+                    "1 + 1",
+                    "[green]PASS[/green]" if met else "[red]FAIL[/red]",
+                    f"{build_s:.1f}",
+                ]
+            )
+        unsized = meter.unsized
+        sizes = list(meter.sizes.values())
+
+    result = Table(
+        title=f"One single-event command (DecideApplication -> AgencyAdmitted), "
+        f"median of {args.commands}",
+        caption="R/W = DynamoDB read/write requests per command; RRU/WRU = on-demand request "
+        "units (RCU/WCU); own = without time inside moto",
+    )
+    for name in (
+        "stream length",
+        "read req",
+        "write req",
+        "RRU",
+        "WRU",
+        "ms/command",
+        "own ms",
+        "target R+W",
+        "target met",
+        "build s",
+    ):
+        result.add_column(name, justify="left" if name == "target met" else "right")
+    for row in rows:
+        result.add_row(*row)
+    out.print(result)
+    failed = [row[0] for row in rows if "FAIL" in row[8]]
+    average = sum(sizes) / len(sizes) if sizes else 0
+    out.print(
+        "Target, 1 read + 1 write request per command at every length: "
+        + (f"[red]not met[/red] (fails at {', '.join(failed)} events)" if failed else "met")
+        + f". Events average {average:.0f} B here, so one 1 MB Query page holds about "
+        f"{1_048_576 / average:,.0f} of them; past that the read takes more requests, and its "
+        f"units grow with every event before that: {rows[0][3]} RRU at {rows[0][0]} events, "
+        f"{rows[-1][3]} at {rows[-1][0]}."
+    )
+    out.print(
+        "Per command the read is one strongly consistent Query of the whole stream, in pages of "
+        "at most 1 MB, and the write one TransactWriteItems: a ConditionCheck on the expected "
+        "version's item and a Put of the new event, 2 WRU per KB each. WRU stay flat; RRU and "
+        "time grow linearly with the stream even while the read is one request."
+    )
+    out.print(UNITS_MODEL)
+    if unsized:
+        out.print(f"{unsized} item(s) read were sized from the read's answer, not their write")
+    out.print(f"wall time {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
