@@ -58,9 +58,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rebuild", help="replay the event store into fresh read models (all, or one VIEW)"
         )
     )
+    from infra.readmodels.replay import add_replay_arguments, replay_failures_command
+
+    add_replay_arguments(
+        commands.add_parser(
+            "replay-failures",
+            help="replay what the projector gave up on (its on-failure queue) from the event store",
+            description=(
+                "Drain the projector's on-failure queue: catch the event streams each message "
+                "names (or, once the stream records are gone, every stream the read models lag "
+                "behind) up from the event store, and delete the message only then. Safe to run "
+                "again, and while the projector runs."
+            ),
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "rebuild":
         return rebuild_command(args)
+    if args.command == "replay-failures":
+        return replay_failures_command(args)
     # rich, moto and the handlers load only for the commands that need them
     if args.command == "serve":
         from infra.serve.console import serve_command

@@ -1,7 +1,9 @@
 """The one command handler: load the stream, decide, append — and retry on a conflict.
 
 Decide and evolve come from the domain; the store, clock and id source from the composition
-root. Retrying on a concurrency conflict lives here and nowhere else.
+root. Retrying on a concurrency conflict lives here and nowhere else; each retry is reported
+to an optional `on_retry` callback (the composition root counts and logs them), so how often
+commands lose races is observable without this module knowing about metrics or logs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Generic, TypeVar
 
 from events import Event, EventMetadata
 from infra.clock import Clock
-from infra.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
+from infra.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent, is_unavailable
 
 CommandT = TypeVar("CommandT")
 StateT = TypeVar("StateT")
@@ -36,6 +38,18 @@ class ConcurrencyRetriesExhaustedError(Exception):
         )
 
 
+class EventStoreUnavailableError(ConcurrencyRetriesExhaustedError):
+    """The event store throttled or did not answer, even after its client's own retries.
+
+    A kind of busy, answered as lost races are (503 with Retry-After): the same command tried
+    again later is safe, whether or not an append whose answer was lost went through.
+    """
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id, 0)
+        self.args = (f"the event store did not answer for {stream_id!r}: try again later",)
+
+
 @dataclass(frozen=True, slots=True)
 class HandleResult:
     """The stream's version after the command, the events it appended, and the tries it took."""
@@ -43,6 +57,25 @@ class HandleResult:
     version: int
     events: tuple[RecordedEvent, ...]
     attempts: int
+
+    @property
+    def retries(self) -> int:
+        """How many times the command lost the race and decided again (attempts - 1)."""
+        return self.attempts - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A command lost the race for its stream and is about to decide again on fresh state.
+
+    Names no command field or event: nothing in it is personal data.
+    """
+
+    stream_id: str
+    attempt: int  # the attempt about to start: 2 for the first retry
+    max_attempts: int
+    expected_version: int  # the version the lost attempt decided on
+    actual_version: int | None  # the stream's version just after the conflict, when known
 
 
 class CommandHandler(Generic[CommandT, StateT]):
@@ -55,6 +88,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         new_id: Callable[[], str],
         *,
         max_attempts: int = 4,
+        on_retry: Callable[[Retry], None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts is at least 1, got {max_attempts}")
@@ -64,6 +98,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         self._clock = clock
         self._new_id = new_id
         self._max_attempts = max_attempts
+        self._on_retry = on_retry
 
     def handle(
         self,
@@ -90,7 +125,15 @@ class CommandHandler(Generic[CommandT, StateT]):
                 new_version = self._store.append(stream_id, version, new)
             except ConcurrencyError as error:
                 conflict = error  # someone else appended first: decide again on what they wrote
+                if attempt < self._max_attempts and self._on_retry is not None:
+                    self._on_retry(
+                        Retry(stream_id, attempt + 1, self._max_attempts, version, error.actual)
+                    )
                 continue
+            except Exception as error:
+                if is_unavailable(error):
+                    raise EventStoreUnavailableError(stream_id) from error
+                raise
             recorded = tuple(
                 RecordedEvent(stream_id, version + n, item.event, item.metadata)
                 for n, item in enumerate(new, 1)
@@ -101,9 +144,14 @@ class CommandHandler(Generic[CommandT, StateT]):
     def _load(self, stream_id: str) -> tuple[StateT | None, int]:
         state: StateT | None = None
         version = 0
-        for recorded in self._store.read(stream_id):
-            state = self._evolve(state, recorded.event)
-            version = recorded.version
+        try:
+            for recorded in self._store.read(stream_id):
+                state = self._evolve(state, recorded.event)
+                version = recorded.version
+        except Exception as error:
+            if is_unavailable(error):
+                raise EventStoreUnavailableError(stream_id) from error
+            raise
         return state, version
 
     def _stamp(

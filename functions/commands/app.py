@@ -9,6 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.commands.problems import unsupported_media_type
+from functions.commands.requests import parse_json_body
 from functions.commands.routes import router
 from functions.common.problems import register_problem_handlers
 
@@ -16,7 +18,11 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
+app = APIGatewayHttpResolver(
+    enable_validation=True,
+    response_validation_error_http_code=500,
+    json_body_deserializer=parse_json_body,
+)
 app.include_router(router)
 register_problem_handlers(app)
 
@@ -25,4 +31,4 @@ register_problem_handlers(app)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return unsupported_media_type(event) or app.resolve(event, context)

@@ -21,7 +21,12 @@ def subject_stream_id(subject_id: str) -> str:
 
 def erase(command: ErasePersonalData, *, actor: str, correlation_id: str) -> HandleResult:
     handler: CommandHandler[ErasePersonalData, bool] = CommandHandler(
-        bootstrap.event_store(), _decide, _evolve, bootstrap.now, lambda: str(uuid.uuid4())
+        bootstrap.event_store(),
+        _decide,
+        _evolve,
+        bootstrap.now,
+        lambda: str(uuid.uuid4()),
+        on_retry=bootstrap.concurrency_retried,
     )
     result = handler.handle(
         command,

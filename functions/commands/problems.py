@@ -2,13 +2,16 @@
 
 - a broken rule → 409 naming the rule; an unknown round or pair → 404 (also naming it);
 - an `Idempotency-Key` reused for another body → 422, or still running → 409;
-- a body that is not JSON (415), not UTF-8 or nested too deeply (422): Powertools parses
-  the body before any route runs and lets those escape as plain exceptions;
+- a body that is not `application/json` (415), refused before Powertools reads it; one that
+  is not UTF-8, not base64 when flagged so, or nested too deeply (422): Powertools parses the
+  body before any route runs and lets those escape as plain exceptions;
 - losing every retry against concurrent writers → 503 with `Retry-After`.
 """
 
 from __future__ import annotations
 
+import binascii
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -61,24 +64,45 @@ def register(router: Router) -> None:
 
     @router.exception_handler(ConcurrencyRetriesExhaustedError)  # type: ignore[untyped-decorator]
     def _busy(_: ConcurrencyRetriesExhaustedError) -> Response[str]:
-        return _retry_later(503, "Service Unavailable", "the round is busy; nothing was changed")
+        return _retry_later(
+            503,
+            "Service Unavailable",
+            "the round is busy or the store did not answer; repeat the request later "
+            "with the same Idempotency-Key (it is never applied twice)",
+        )
 
     @router.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _not_json(_: RequestUnsupportedContentType) -> Response[str]:
         return problem(415, "Unsupported Media Type", "request bodies are application/json")
 
-    @router.exception_handler(ValueError)  # type: ignore[untyped-decorator]
-    def _multipart_without_boundary(error: ValueError) -> Response[str]:
-        content_type = router.current_event.headers.get("content-type") or ""
-        if type(error) is not ValueError or not content_type.startswith("multipart/"):
-            raise error  # not a client's doing: let it fail loudly
-        return problem(415, "Unsupported Media Type", "request bodies are application/json")
-
-    @router.exception_handler([UnicodeDecodeError, RecursionError])  # type: ignore[untyped-decorator]
+    @router.exception_handler([UnicodeDecodeError, RecursionError, binascii.Error])  # type: ignore[untyped-decorator]
     def _unreadable(_: Exception) -> Response[str]:
         detail = "the body is not JSON in UTF-8, or is nested too deeply"
         errors = [{"loc": ["body"], "type": "json_invalid"}]
         return problem(422, "Unprocessable Content", detail, errors=errors)
+
+
+def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The 415 answer to a request whose body is not `application/json`, or None.
+
+    Decided before Powertools sees the request: it would read a form or a multipart body as
+    fields, and a body without a type as JSON, so a browser could change state cross-site
+    with a request it sends without asking first. A DELETE's body is never read.
+    """
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    if method not in ("POST", "PATCH", "PUT") or not event.get("body"):
+        return None
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    media_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type == "application/json":
+        return None
+    refused = problem(415, "Unsupported Media Type", "request bodies are application/json")
+    return {
+        "statusCode": refused.status_code,
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "body": refused.body,
+        "isBase64Encoded": False,
+    }
 
 
 def _retry_later(status: int, title: str, detail: str) -> Response[str]:

@@ -3,8 +3,9 @@ that its model would refuse (that would be a 500). Rules stay in the domain (409
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +28,7 @@ from domain import (
     SubmitPlan,
 )
 from events.base import ShortText
+from functions.common import ijson
 
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -47,6 +49,23 @@ SubjectId = Annotated[str, StringConstraints(pattern=r"^subj-[0-9a-f]{32}$")]
 OrgNumber = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Theme = Annotated[str, StringConstraints(max_length=80)]
 Whole = Annotated[int, Field(strict=True)]
+
+
+def parse_json_body(text: str) -> Any:
+    """A request body: one JSON object, as I-JSON (RFC 7493), its members' names unique and
+    its numbers finite. A repeated name is ambiguous (which one did the client mean?); NaN,
+    Infinity or an integer of thousands of digits are not JSON to most clients; and Powertools
+    would take the first item of a list for the object. Each is a `JSONDecodeError`, which
+    Powertools answers as it does any invalid JSON (422)."""
+    try:
+        body = ijson.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:  # ours, or Python's limit on an integer's digits
+        raise json.JSONDecodeError(str(error), text, 0) from None
+    if not isinstance(body, dict):
+        raise json.JSONDecodeError("a request body is one JSON object", text, 0)
+    return body
 
 
 class _Body(BaseModel):

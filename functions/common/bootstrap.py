@@ -6,6 +6,10 @@ between cases.
 
 Time comes from `clock()`: the wall clock, unless the local stack or a test installs another
 with `set_clock` (every handler in the process then reads that one).
+
+Every command handler reports its retries to `concurrency_retried`: the Powertools metric
+`ConcurrencyRetries` (one per retry, flushed with the invoked function's metrics) and an INFO
+log line naming the stream, the attempt and the versions (never a payload).
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from typing import TYPE_CHECKING
 from functions.common.settings import clear_caches, settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_stepfunctions import SFNClient
 
     from domain import Command, RoundState
     from infra.clock import Clock
-    from infra.command_handler import CommandHandler
+    from infra.command_handler import CommandHandler, Retry
     from infra.eventstore import EventStore
     from infra.readmodels import ReadModelStore
     from infra.vault import PersonalDataVault
@@ -88,7 +93,35 @@ def command_handler() -> CommandHandler[Command, RoundState]:
     from domain import decide, evolve
     from infra.command_handler import CommandHandler
 
-    return CommandHandler(event_store(), decide, evolve, now, lambda: str(uuid.uuid4()))
+    return CommandHandler(
+        event_store(), decide, evolve, now, lambda: str(uuid.uuid4()), on_retry=concurrency_retried
+    )
+
+
+def concurrency_retried(retry: Retry) -> None:
+    """A command lost the race for its stream and decides again: count it, log it."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    logger, metrics = _retry_telemetry()
+    metrics.add_metric(name="ConcurrencyRetries", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "concurrency conflict: deciding again on fresh state",
+        extra={
+            "stream_id": retry.stream_id,
+            "concurrency_retry": retry.attempt - 1,
+            "max_attempts": retry.max_attempts,
+            "expected_version": retry.expected_version,
+            "actual_version": retry.actual_version,
+        },
+    )
+
+
+@cache
+def _retry_telemetry() -> tuple[Logger, Metrics]:
+    """Built on the first retry, not on import: Powertools reads the environment."""
+    from aws_lambda_powertools import Logger, Metrics
+
+    return Logger(child=True), Metrics()
 
 
 @cache
@@ -122,6 +155,7 @@ def reset() -> None:
         stepfunctions_client,
         event_store,
         command_handler,
+        _retry_telemetry,
         vault,
         read_models,
     ):

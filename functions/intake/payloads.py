@@ -22,6 +22,8 @@ from pydantic import (
     ValidationError,
 )
 
+from functions.common import ijson
+
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 256 * 1024
@@ -149,6 +151,7 @@ _TEXT_ANSWERS = (
 def parse_typeform(body: bytes) -> tuple[TypeformDelivery, ApplicationForm]:
     """The delivery and the application its answers (found by `field.ref`) make up."""
     delivery = _validate(lambda: TypeformDelivery.model_validate_json(body))
+    _require_unambiguous(body)
     response = delivery.form_response
     answers = {a.field.ref: a for a in response.answers if a.field.ref}
     flat: dict[str, Any] = {ref: answers[ref].value() for ref in _TEXT_ANSWERS if ref in answers}
@@ -163,7 +166,24 @@ def parse_typeform(body: bytes) -> tuple[TypeformDelivery, ApplicationForm]:
 
 def parse_forms(body: bytes) -> SubmittedApplication | SubmittedPlan:
     """A Standard Webhooks delivery's body: an application or a plan, by its `type`."""
-    return _validate(lambda: _FORMS_DELIVERY.validate_json(body))
+    delivery = _validate(lambda: _FORMS_DELIVERY.validate_json(body))
+    _require_unambiguous(body)
+    return delivery
+
+
+def _require_unambiguous(body: bytes) -> None:
+    """I-JSON (RFC 7493) beyond what pydantic checks: members with unique names, finite numbers.
+
+    pydantic keeps the last of two members with one name and reads NaN and Infinity, even in
+    members the form ignores; a signed body that two readers could read differently is refused.
+    Called on bodies pydantic has read, so they are UTF-8 and shallow.
+    """
+    try:
+        ijson.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        errors = [{"loc": [], "type": "json_invalid"}]
+        detail = "the body is ambiguous JSON: a repeated member name, NaN, or a number out of range"
+        raise MalformedPayloadError(detail, errors) from None
 
 
 def _chosen_labels(answer: _TypeformAnswer) -> Any:

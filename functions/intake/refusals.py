@@ -64,6 +64,7 @@ def record_refusal(command: RefuseForUnknownRound, actor: str) -> HandleResult:
         evolve_refusals,
         bootstrap.now,
         lambda: str(uuid.uuid4()),
+        on_retry=bootstrap.concurrency_retried,
     )
     return handler.handle(
         command, stream_id=REFUSALS_STREAM, actor=actor, correlation_id=command.delivery_id

@@ -8,7 +8,6 @@ sender never retries a business refusal; 404 and 410 are never used for business
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import TYPE_CHECKING, Literal, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -123,7 +122,12 @@ def _malformed(error: MalformedPayloadError) -> Response[str]:
 @router.exception_handler(ConcurrencyRetriesExhaustedError)  # type: ignore[untyped-decorator]
 def _busy(_: ConcurrencyRetriesExhaustedError) -> Response[str]:
     _count("DeliveriesBusy")
-    response = problem(503, "Service Unavailable", "the round is busy; nothing was recorded")
+    response = problem(
+        503,
+        "Service Unavailable",
+        "the round is busy or the store did not answer; send the same delivery again later "
+        "(it is never recorded twice)",
+    )
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
@@ -134,7 +138,7 @@ def _received(provider: Literal["typeform", "forms"]) -> tuple[bytes, dict[str, 
     event: BaseProxyEvent = router.current_event
     try:
         raw = base64.b64decode(event.body or "") if event.is_base64_encoded else None
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters outside ASCII
         raise MalformedPayloadError("the body is not valid base64", []) from None
     if raw is None:
         raw = (event.body or "").encode("utf-8", "surrogatepass")

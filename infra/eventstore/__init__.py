@@ -1,6 +1,6 @@
 """The event store: a port, an in-memory store and a DynamoDB store that pass one contract."""
 
-from infra.eventstore.dynamodb import DynamoDBEventStore
+from infra.eventstore.dynamodb import DynamoDBEventStore, is_unavailable
 from infra.eventstore.errors import (
     AppendRefusedError,
     AppendTooLargeError,
@@ -30,4 +30,5 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "TooManyEventsError",
+    "is_unavailable",
 ]

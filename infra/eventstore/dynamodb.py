@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from infra.eventstore.errors import ConcurrencyError
 from infra.eventstore.port import NewEvent, RecordedEvent
@@ -33,6 +39,22 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
 # same moment. Both leave nothing written and are resolved by deciding again on fresh state.
 _CONFLICT_REASONS: Final = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _VERSION: Final = {"#v": "version"}
+# The request reached DynamoDB but its answer did not reach us: the append may have committed.
+_ANSWER_LOST: Final = (ReadTimeoutError, ConnectionClosedError)
+# Answers that mean "not now" rather than "no": throttled, overloaded, or not reached at all.
+_UNAVAILABLE_CODES: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+_UNAVAILABLE_REASONS: Final = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class DynamoDBEventStore:
@@ -61,9 +83,20 @@ class DynamoDBEventStore:
         except ClientError as error:
             if not _is_conflict(error):
                 raise
-            raise ConcurrencyError(
-                stream_id, expected_version, self.last_version(stream_id)
-            ) from error
+            # A store that ignores the token (moto, the local stack) fails that retry's
+            # condition instead: the events found at our versions, by id, tell the two apart.
+            after = self._event_ids_after(stream_id, expected_version)
+            if _holds(after, stored):
+                return stored[-1].version
+            actual = max(after) if after else self.last_version(stream_id)
+            raise ConcurrencyError(stream_id, expected_version, actual) from error
+        except _ANSWER_LOST:
+            # botocore gave up waiting; the transaction may still have committed. If it did,
+            # it was this append: report it written, or a retry would record nothing new and
+            # the caller would never learn its command took effect.
+            if _holds(self._event_ids_after(stream_id, expected_version), stored):
+                return stored[-1].version
+            raise
         return stored[-1].version
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
@@ -97,6 +130,22 @@ class DynamoDBEventStore:
             Limit=1,
         )
         return int(page["Items"][0]["version"]["N"]) if page["Items"] else 0
+
+    def _event_ids_after(self, stream_id: str, version: int) -> dict[int, str]:
+        """Version → event id of the stream's events after `version` (the latest page of them)."""
+        page = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="stream_id = :stream AND #v > :after",
+            ExpressionAttributeNames={**_VERSION, "#id": "event_id"},
+            ExpressionAttributeValues={":stream": {"S": stream_id}, ":after": {"N": str(version)}},
+            ProjectionExpression="#v, #id",
+            ConsistentRead=True,
+            ScanIndexForward=False,
+        )
+        return {
+            int(item["version"]["N"]): str(item.get("event_id", {}).get("S", ""))
+            for item in page["Items"]
+        }
 
     def _pages(self, query: QueryInputTypeDef) -> Iterator[RecordedEvent]:
         while True:
@@ -160,6 +209,32 @@ def recorded_event_from_item(item: Mapping[str, Mapping[str, Any]]) -> RecordedE
             actor=text("actor"),
         )
     )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a store call failed for want of DynamoDB (throttled, overloaded, timed out,
+    unreachable) after botocore's own retries, rather than for anything about the request.
+
+    Nothing was written then, with one exception: an append whose answer was lost (a
+    timeout) *and* whose check of its own versions failed too may have committed. Either way
+    the same command tried again later is safe: it decides on the stream as it then is.
+    """
+    if isinstance(error, BotocoreConnectionError | HTTPClientError):
+        return True
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response.get("Error", {}).get("Code")
+    if code in _UNAVAILABLE_CODES:
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+    return bool(reasons & _UNAVAILABLE_REASONS) and not reasons & _CONFLICT_REASONS
+
+
+def _holds(event_ids: Mapping[int, str], stored: Sequence[StoredEvent]) -> bool:
+    """Whether the stream holds exactly these events (by id) at their versions."""
+    return all(event_ids.get(event.version) == event.event_id for event in stored)
 
 
 def _is_conflict(error: ClientError) -> bool:

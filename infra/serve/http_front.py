@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -25,6 +25,7 @@ from infra.serve.routes import LambdaHandler, Route, find_route
 log = logging.getLogger("programme.http")
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+_GATEWAY_JSON = {"content-type": "application/json"}
 LOCAL_STAFF_ARN = "arn:aws:iam::123456789012:user/local-staff"
 
 
@@ -51,7 +52,7 @@ class LocalHttpApi:
             split.path,
             body=body,
             headers=headers,
-            query=dict(parse_qsl(split.query)),
+            query=_combined(parse_qsl(split.query)),
             path_parameters=parameters,
             route_key=route.route_key,
             source_ip=source_ip,
@@ -65,6 +66,14 @@ class LocalHttpApi:
             log.exception("%s crashed on %s %s", route.function, method, split.path)
             return 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
         return _proxy_response(response)
+
+
+def _combined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated headers or query parameters as API Gateway passes them: one, comma-joined."""
+    combined: dict[str, str] = {}
+    for name, value in pairs:
+        combined[name] = f"{combined[name]},{value}" if name in combined else value
+    return combined
 
 
 def _proxy_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -81,15 +90,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            self._reply(
-                413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
-            )
+        refused = self._unreadable()
+        if refused is not None:  # the body's end is unknown: the connection cannot be reused
+            self._reply(*refused)
             self.close_connection = True
             return
+        length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        headers = dict(self.headers.items())
+        headers = _combined((name.lower(), value) for name, value in self.headers.items())
         api = self.server.api
         if api is None:
             raise RuntimeError("the server was started before its API was set")
@@ -104,6 +112,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status,
             (time.perf_counter() - started) * 1000,
         )
+
+    def _unreadable(self) -> tuple[int, dict[str, str], bytes] | None:
+        """The answer to a body this front will not read: over API Gateway's limit, of a length
+        it cannot tell (chunked, which it does not decode), or with a malformed length."""
+        if "Transfer-Encoding" in self.headers:
+            return 411, _GATEWAY_JSON, b'{"message":"Length Required"}'
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ["0"]}
+        length = lengths.pop()
+        if lengths or not (length.isascii() and length.isdigit()):  # int() would take "-5"
+            return 400, _GATEWAY_JSON, b'{"message":"Bad Request"}'
+        if int(length) > MAX_REQUEST_BYTES:
+            return 413, _GATEWAY_JSON, b'{"message":"Request Entity Too Large"}'
+        return None
 
     def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)

@@ -9,6 +9,12 @@ reads the same tables' change logs, so it takes the same lock.
 
 The patch is on the handler classes, so it holds in decorator mode (`mock_aws`) and in server
 mode (`ThreadedMotoServer` serves from this process) alike.
+
+moto also rolls a cancelled transaction back by putting its deep-copied snapshot of each table
+in place — stream shard included. Every reader's shard iterator (the stream pump's) is left on
+the shard object nobody writes to any more, holding the cancelled writes' records: the stream
+shows a phantom insert, then nothing ever again. `keep_stream_shards` keeps each table's live
+shard, cut back to the records it had before the transaction: what DynamoDB Streams does.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -38,11 +45,39 @@ def one_at_a_time(call_action: Action) -> Action:
     return serialised
 
 
+def keep_stream_shards(transact_write_items: Action) -> Action:
+    """`DynamoDBBackend.transact_write_items` whose rollback leaves the streams' shards in place
+    (cut back to their records before the transaction), so their readers go on reading them."""
+
+    def transact(backend: DynamoDBBackend, transact_items: Any) -> Any:
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in backend.tables.items()
+            if table.stream_shard is not None
+        }
+        try:
+            return transact_write_items(backend, transact_items)
+        except Exception:
+            for name, (shard, count) in shards.items():
+                table = backend.tables.get(name)
+                if table is not None and table.stream_shard is not shard:
+                    del shard.items[count:]  # the cancelled writes' records
+                    shard.table = table
+                    table.stream_shard = shard
+            raise
+
+    transact.__wrapped__ = transact_write_items  # type: ignore[attr-defined]
+    return transact
+
+
 def serialise_moto_dynamodb() -> Callable[[], None]:
-    """Patch moto's DynamoDB (and Streams) handlers; returns the function that undoes it."""
+    """Patch moto's DynamoDB (and Streams) handlers, and its rollback of a cancelled
+    transaction; returns the function that undoes it."""
     originals = {handler: handler.__dict__.get("call_action") for handler in HANDLERS}
     for handler in HANDLERS:
         handler.call_action = one_at_a_time(handler.call_action)  # type: ignore[method-assign]
+    transact = DynamoDBBackend.__dict__["transact_write_items"]
+    DynamoDBBackend.transact_write_items = keep_stream_shards(transact)  # type: ignore[method-assign]
 
     def undo() -> None:
         for handler, original in originals.items():
@@ -50,5 +85,6 @@ def serialise_moto_dynamodb() -> Callable[[], None]:
                 del handler.call_action
             else:
                 handler.call_action = original  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
 
     return undo

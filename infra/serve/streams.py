@@ -167,6 +167,7 @@ class StreamPump:
         self._consumers = list(consumers)
         self._on_failure = on_failure
         self._iterators: dict[str, str | None] = {}
+        self._shards: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def pump(self) -> int:
@@ -180,6 +181,7 @@ class StreamPump:
 
     def _fetch(self) -> list[Record]:
         shards = self._client.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        self._shards = [dict(shard) for shard in shards]
         fresh: list[Record] = []
         for shard in shards:
             shard_id = shard["ShardId"]
@@ -235,7 +237,19 @@ class StreamPump:
                 sequence_number(poisoned),
                 consumer.max_retries,
             )
-            self._on_failure(consumer, [poisoned])
+            self._on_failure(consumer, [self._located(poisoned)])
+
+    def _located(self, record: Record) -> Record:
+        """The record with the `shardId` it was read from, for the on-failure destination."""
+        number = int(sequence_number(record))
+        for shard in self._shards:
+            numbers = shard.get("SequenceNumberRange", {})
+            last = numbers.get("EndingSequenceNumber")
+            if int(numbers.get("StartingSequenceNumber", 0)) <= number and (
+                last is None or number <= int(last)
+            ):
+                return {**record, "shardId": shard["ShardId"]}
+        return record
 
 
 def _through(consumer: Consumer, count: int) -> None:

@@ -1,0 +1,768 @@
+"""Burst: signed Typeform applications from many concurrent clients into ONE open round.
+
+    .venv/bin/python bench/burst.py [--applications 500] [--clients 50] [--duplicates 0.1]
+                                    [--seed 1]
+
+Starts the local stack in this process (as `programme serve` does: moto server, the template's
+tables, the real handlers behind the local HTTP API, the stream pump, the state machine),
+schedules a round whose applications are open, and sends it `--applications` applications,
+each from a distinct agency with a generated, Luhn-valid organisation number, plus
+`--duplicates` times that many re-sent deliveries (the same delivery id and body again),
+shuffled in among the rest with `--seed`. Then it checks, through the event store and the
+HTTP queries, that exactly that many distinct applications were recorded, that every
+duplicate was answered `duplicate` (each delivery `recorded` exactly once), and that no
+request was answered 5xx; a failed check is printed and the exit status is 1.
+
+Two sections, side by side:
+
+- **HTTP (local stack)**: `--clients` threads, each with its own keep-alive HTTP connection,
+  POST the signed deliveries to `/webhooks/typeform`. Everything the intake function does on
+  AWS runs here (signature, parsing, sealing the people through KMS, the command handler,
+  the answer). But the local stack runs ONE handler invocation at a time process-wide
+  (Powertools keeps per-request state at class level), so commands never overlap: its
+  concurrency retries are 0 by construction, and its latency is mostly queueing behind
+  that lock. Its "handler time" is measured inside the lock: the work of one request.
+- **direct (threads, no global lock)**: the same burst (same agencies, new delivery ids, a
+  second round) is run by `--clients` threads straight through the intake's business path,
+  `functions.intake.deliveries.record_application` (seal, then the production command
+  handler on the DynamoDB event store), with no lock around it: commands really overlap, as
+  concurrent Lambda containers would on AWS. Only the signature check, payload parsing and
+  the Powertools resolver are skipped. A command that loses every one of its attempts is
+  what the route answers 503 + Retry-After; here the client redelivers it after a short
+  jittered pause (Typeform would wait longer), and the table counts those 503s.
+
+"concurrency retries" is what the production retry hook saw (`bootstrap.concurrency_retried`,
+the `on_retry` of the command handler, which emits the `ConcurrencyRetries` metric and its
+log line): the bench wraps it to count the calls, by section. In the HTTP section the hook
+still emits the metric; in the direct section it only counts (Powertools' metric buffer is
+per process and not meant to be written by many threads at once).
+
+Every command reads the round's whole stream before deciding, so a request's cost grows with
+the round's history: "first 10 % / last 10 %" compare the median time of the earliest and
+latest requests of the burst (handler time in the HTTP section, call time in the direct one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import logging
+import os
+import platform
+import queue
+import random
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+from base64 import b64encode
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+THEMES = ("digitalisering", "attraktiv arbetsgivare")
+READ_MODEL_TIMEOUT = 180.0  # the projector catching up with the burst
+OPEN_TIMEOUT = 60.0
+CLIENT_TIMEOUT = 120.0
+MAX_REDELIVERIES = 50
+RECONNECTS = 3
+
+
+# The burst
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivery_id: str
+    org_number: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What is sent, in order: each distinct delivery once, the duplicates among them."""
+
+    sends: tuple[Delivery, ...]
+    distinct: int
+    duplicates: int
+
+
+def org_numbers(count: int, rng: random.Random) -> list[str]:
+    """`count` distinct organisation numbers: third digit >= 2, Luhn check digit, NNNNNN-NNNN."""
+    from domain.org_number import luhn_check_digit, normalise_org_number
+    from domain.rules import ORGANISERS
+
+    found: list[str] = []
+    seen: set[str] = set()
+    for serial in rng.sample(range(1_000_000), count * 2):
+        first_nine = f"212{serial:06d}"
+        number = f"{first_nine[:6]}-{first_nine[6:]}{luhn_check_digit(first_nine)}"
+        if number in seen or number in ORGANISERS:
+            continue
+        assert normalise_org_number(number) == number  # what the domain will accept
+        seen.add(number)
+        found.append(number)
+        if len(found) == count:
+            return found
+    raise RuntimeError("not enough organisation numbers drawn")
+
+
+def plan_burst(
+    round_id: str, prefix: str, numbers: list[str], duplicates: float, seed: int
+) -> Plan:
+    from infra.round3_2015 import Agency
+    from infra.serve.round3 import typeform_application
+
+    submitted_at = datetime.now(UTC).replace(microsecond=0)
+    distinct = []
+    for n, number in enumerate(numbers):
+        agency = Agency(
+            number, f"Myndighet {n}", f"Generaldirektör {n}", f"Kontakt {n}", f"k{n}@example.se"
+        )
+        payload = typeform_application(
+            f"{prefix}-{n:05d}", round_id, agency, [THEMES[n % len(THEMES)]], submitted_at
+        )
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        distinct.append(Delivery(f"{prefix}-{n:05d}", number, body))
+    rng = random.Random(seed)
+    copies = [rng.choice(distinct) for _ in range(round(len(distinct) * duplicates))]
+    sends = distinct + copies
+    rng.shuffle(sends)
+    return Plan(tuple(sends), len(distinct), len(copies))
+
+
+@dataclass
+class Sent:
+    index: int
+    delivery_id: str
+    started: float
+    seconds: float
+    status: int  # HTTP status (direct: 202, or 503 for a command out of attempts)
+    answer: str  # recorded / duplicate / refused, or what went wrong
+
+
+@dataclass
+class Section:
+    name: str
+    round_id: str
+    plan: Plan
+    sent: list[Sent] = field(default_factory=list)
+    wall: float = 0.0
+    retries: int = 0
+    service_times: list[float] = field(default_factory=list)  # seconds, in invocation order
+    service_label: str = "handler time"
+    moto: MotoTimes | None = None
+    resets: int = 0
+    checks: dict[str, int | str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def run_clients(
+    clients: int, plan: Plan, send: Callable[[int, Delivery], list[Sent]]
+) -> tuple[list[Sent], float]:
+    """`clients` threads take the plan's deliveries in order; each `send` may redeliver."""
+    work: queue.Queue[tuple[int, Delivery]] = queue.Queue()
+    for item in enumerate(plan.sends):
+        work.put(item)
+    results: list[Sent] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    start = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        start.wait()
+        while True:
+            try:
+                index, delivery = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                sent = send(index, delivery)
+            except BaseException as error:
+                errors.append(error)
+                return
+            with lock:
+                results.extend(sent)
+
+    threads = [threading.Thread(target=client, name=f"client-{i}") for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return results, wall
+
+
+# Section 1: over HTTP
+
+
+class HttpClient:
+    """One client's own keep-alive connection to the local HTTP API, signing as Typeform."""
+
+    def __init__(self, api_url: str, secret: str) -> None:
+        parts = urllib.parse.urlsplit(api_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.secret = secret.encode()
+        self.connection: http.client.HTTPConnection | None = None
+        self.resets = 0  # connections the server reset or closed under a request
+
+    def connect(self) -> None:
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=CLIENT_TIMEOUT)
+        self.connection.connect()
+
+    def post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        digest = hmac.new(self.secret, body, hashlib.sha256).digest()
+        headers = {
+            "content-type": "application/json",
+            "typeform-signature": "sha256=" + b64encode(digest).decode(),
+        }
+        for attempt in range(RECONNECTS + 1):
+            if self.connection is None:
+                self.connect()
+            assert self.connection is not None
+            try:
+                self.connection.request("POST", "/webhooks/typeform", body, headers)
+                response = self.connection.getresponse()
+                return response.status, dict(response.getheaders()), response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.resets += 1
+                self.connection.close()
+                self.connection = None
+                if attempt == RECONNECTS:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def http_section(stack_info: Any, intake: Any, plan: Plan, round_id: str, clients: int) -> Section:
+    section = Section("HTTP (local stack)", round_id, plan)
+    section.service_label = "handler time (inside the lock)"
+    # Connected one after another before the burst: see the docstring (listen backlog).
+    pool: queue.Queue[HttpClient] = queue.Queue()
+    connected = []
+    for _ in range(clients):
+        client = HttpClient(stack_info.api_url, stack_info.secrets.typeform)
+        client.connect()
+        connected.append(client)
+        pool.put(client)
+    local = threading.local()
+
+    def send(index: int, delivery: Delivery) -> list[Sent]:
+        client: HttpClient | None = getattr(local, "client", None)
+        if client is None:
+            client = local.client = pool.get_nowait()
+        out = []
+        for _ in range(MAX_REDELIVERIES):
+            started = time.perf_counter()
+            status, headers, body = client.post(delivery.body)
+            seconds = time.perf_counter() - started
+            try:
+                answer = str(json.loads(body).get("status", "?")) if status == 202 else ""
+            except ValueError:
+                answer = ""
+            out.append(
+                Sent(
+                    index,
+                    delivery.delivery_id,
+                    started,
+                    seconds,
+                    status,
+                    answer or body[:200].decode(errors="replace"),
+                )
+            )
+            if status != 503:
+                return out
+            time.sleep(float(headers.get("retry-after", "1")))  # as Typeform would, sooner
+        return out
+
+    timed = ServiceTimes(intake)
+    with timed:
+        section.sent, section.wall = run_clients(clients, plan, send)
+    section.service_times = timed.seconds
+    section.resets = sum(client.resets for client in connected)
+    for client in connected:
+        if client.connection is not None:
+            client.connection.close()
+    return section
+
+
+class ServiceTimes:
+    """Times the intake function's handler inside the stack's invocation lock."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.seconds: list[float] = []
+        self._original: Any = None
+
+    def __enter__(self) -> ServiceTimes:
+        self._original = handler = self.function.load()
+
+        def timed(event: Any, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                self.seconds.append(time.perf_counter() - started)
+
+        self.function._handler = timed  # the stack calls it under its lock
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.function._handler = self._original
+
+
+class MotoTimes:
+    """Time moto spends (in this process, inside its DynamoDB lock) reading round streams
+    forward (a command loading its stream) and in TransactWriteItems on the event store."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.reads: list[float] = []
+        self.appends: list[float] = []
+        self._undo: list[Callable[[], None]] = []
+
+    def __enter__(self) -> MotoTimes:
+        from moto.dynamodb.models import DynamoDBBackend
+
+        query, transact = DynamoDBBackend.query, DynamoDBBackend.transact_write_items
+
+        def timed_query(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return query(backend, table_name, *args, **kwargs)
+            finally:
+                forward = args[5] if len(args) > 5 else kwargs.get("scan_index_forward", True)
+                if table_name == self.table and forward:
+                    self.reads.append(time.perf_counter() - started)
+
+        def timed_transact(backend: Any, items: list[dict[str, Any]]) -> Any:
+            started = time.perf_counter()
+            try:
+                return transact(backend, items)
+            finally:
+                tables = {op.get("TableName") for item in items for op in item.values()}
+                if self.table in tables:
+                    self.appends.append(time.perf_counter() - started)
+
+        DynamoDBBackend.query = timed_query  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = timed_transact  # type: ignore[method-assign]
+
+        def undo() -> None:
+            DynamoDBBackend.query = query  # type: ignore[method-assign]
+            DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+
+        self._undo.append(undo)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+# Section 2: straight through the command handler, no lock
+
+
+def direct_section(plan: Plan, round_id: str, clients: int, counter: RetryCounter) -> Section:
+    from functions.intake import deliveries, payloads
+    from infra.command_handler import ConcurrencyRetriesExhaustedError
+
+    section = Section("direct (threads, no global lock)", round_id, plan)
+    section.service_label = "call time"
+    rng_lock = threading.Lock()
+    rng = random.Random(0)
+
+    def send(index: int, delivery: Delivery) -> list[Sent]:
+        counter.local.section = "direct"
+        _, form = payloads.parse_typeform(delivery.body)
+        out = []
+        for _ in range(MAX_REDELIVERIES):
+            started = time.perf_counter()
+            try:
+                outcome = deliveries.record_application(
+                    form,
+                    delivery_id=delivery.delivery_id,
+                    source="typeform",
+                    received_at=datetime.now(UTC),
+                )
+            except ConcurrencyRetriesExhaustedError:
+                seconds = time.perf_counter() - started
+                out.append(Sent(index, delivery.delivery_id, started, seconds, 503, "busy"))
+                with rng_lock:
+                    pause = rng.uniform(0.05, 0.25)
+                time.sleep(pause)  # the route's Retry-After, shortened
+                continue
+            seconds = time.perf_counter() - started
+            out.append(Sent(index, delivery.delivery_id, started, seconds, 202, outcome.status))
+            return out
+        return out
+
+    section.sent, section.wall = run_clients(clients, plan, send)
+    section.service_times = [s.seconds for s in sorted(section.sent, key=lambda s: s.started)]
+    return section
+
+
+class RetryCounter:
+    """Stands in for `bootstrap.concurrency_retried`, counting its calls by section."""
+
+    def __init__(self, production: Callable[[Any], None]) -> None:
+        self.production = production
+        self.counts: Counter[str] = Counter()
+        self.local = threading.local()
+        self._lock = threading.Lock()
+
+    def __call__(self, retry: Any) -> None:
+        section = getattr(self.local, "section", "stack")
+        with self._lock:
+            self.counts[section] += 1
+        if section != "direct":
+            self.production(retry)
+
+
+# Checks
+
+
+def check(section: Section, api: Any) -> None:
+    from events import AgencyApplied
+    from functions.common import bootstrap
+    from infra.command_handler import round_stream_id
+
+    plan = section.plan
+    recorded = list(bootstrap.event_store().read(round_stream_id(section.round_id)))
+    applied = [r.event for r in recorded if isinstance(r.event, AgencyApplied)]
+    ids = {a.delivery_id for a in applied}
+    expected_ids = {d.delivery_id for d in plan.sends}
+    answers: dict[str, list[str]] = defaultdict(list)
+    for sent in section.sent:
+        if sent.status == 202:
+            answers[sent.delivery_id].append(sent.answer)
+    checks = section.checks
+    checks["events in the round stream"] = len(recorded)
+    checks["AgencyApplied events"] = len(applied)
+    checks["distinct delivery ids recorded"] = len(ids)
+    checks["distinct org numbers recorded"] = len({a.org_number for a in applied})
+    failures = section.failures
+    if [r.version for r in recorded] != list(range(1, len(recorded) + 1)):
+        failures.append("the stream's versions are not contiguous")
+    if len(applied) != plan.distinct or ids != expected_ids:
+        failures.append(f"{len(applied)} applications recorded, {plan.distinct} expected")
+    if checks["distinct org numbers recorded"] != plan.distinct:
+        failures.append("an agency was recorded twice")
+    for delivery_id in expected_ids:
+        got = answers.get(delivery_id, [])
+        if got.count("recorded") != 1 or set(got) - {"recorded", "duplicate"}:
+            failures.append(f"{delivery_id} was answered {got}")
+            break
+    duplicates = sum(len(got) - 1 for got in answers.values())
+    if duplicates != plan.duplicates:
+        failures.append(f"{duplicates} answered duplicate, {plan.duplicates} re-sent")
+    fives = [s for s in section.sent if s.status >= 500 and s.answer != "busy"]
+    if section.name.startswith("HTTP"):
+        fives = [s for s in section.sent if s.status >= 500]
+    if fives:
+        failures.append(f"{len(fives)} answered 5xx, first: {fives[0].status} {fives[0].answer}")
+    # Through the HTTP queries, once the projector has caught up: the read model, the trail.
+    deadline = time.monotonic() + READ_MODEL_TIMEOUT
+    while True:
+        applied_count = api.get(f"/rounds/{section.round_id}")["applied"]
+        trail = trail_length(api, section.round_id)
+        caught_up = applied_count == plan.distinct and trail == len(recorded)
+        if caught_up or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    checks["applied via GET /rounds/{id}"] = applied_count
+    checks["events via GET /rounds/{id}/events"] = trail
+    if not caught_up:
+        failures.append(
+            f"the read models show {applied_count} applied and {trail} events "
+            f"after {READ_MODEL_TIMEOUT:.0f} s"
+        )
+
+
+def trail_length(api: Any, round_id: str) -> int:
+    """How many entries `GET /rounds/{id}/events` lists, page by page."""
+    count, after = 0, 0
+    while True:
+        page = api.get(f"/rounds/{round_id}/events?after={after}&limit=500")
+        count += len(page["events"])
+        if page["next_after"] is None:
+            return count
+        after = page["next_after"]
+
+
+# The stack and the rounds
+
+
+def stop_moto_tracking_instances() -> None:
+    """Work around moto: every model instance it ever creates is kept, deep copies included.
+
+    moto's `BaseModel.__new__` appends each instance to a class-level list (for its
+    dashboard), and `TransactWriteItems` deep-copies every table it touches, once per item,
+    as its rollback snapshot, committed or not. So each append to the event store keeps two
+    whole copies of the table (every event of every stream, and its stream records) alive
+    until moto is reset: memory grows with the square of the appends (this bench at 500
+    ran out of 24 GB). Nothing but the dashboard reads those lists.
+    """
+    from moto.core.common_models import BaseModel
+
+    def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    BaseModel.__new__ = untracked  # type: ignore[assignment,method-assign]
+
+
+def reread_stream(stack: Any) -> None:
+    """Work around moto: after a cancelled TransactWriteItems the pump reads a dead shard.
+
+    moto rolls a cancelled transaction back by putting a deep copy of the table in its
+    place, stream shard included; shard iterators taken before then keep reading the old
+    shard, which never receives another record. The direct section's conflicts cancel
+    transactions, so the local stack's stream pump (and the read models behind it) stop
+    there. Dropping the pump's iterators makes it read the stream again from its start;
+    the projector skips what it already applied (checkpoints), the starter what it started.
+    """
+    pump = stack._running.pump._pump
+    with pump._lock:
+        pump._iterators.clear()
+
+
+def open_round(api: Any, round_id: str, number: int) -> None:
+    from infra.serve.client import expect
+
+    body = {
+        "round_id": round_id,
+        "number": number,
+        "title": f"Burst {round_id}",
+        "capacity": 200,
+        "themes": list(THEMES),
+        "application_opens_at": "2001-01-01T09:00:00Z",
+        "application_closes_at": "2099-01-01T17:00:00Z",
+        "starts_at": "2099-02-01T09:00:00Z",
+        "plan_due_at": "2099-06-01T17:00:00Z",
+        "closes_at": "2099-12-01T17:00:00Z",
+    }
+    expect(api.staff("POST", "/rounds", body), 201, f"scheduling {round_id}")
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while api.request("GET", f"/rounds/{round_id}").json().get("state") != "open":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the state machine did not open {round_id} in {OPEN_TIMEOUT:.0f} s")
+        time.sleep(0.1)
+
+
+def run_bursts(
+    stack: Any, info: Any, args: argparse.Namespace, counter: RetryCounter, status: Console
+) -> tuple[Section, Section]:
+    """Open the two rounds, run both bursts, check both; the sections with their figures."""
+    from infra.serve.client import ApiClient
+
+    numbers = org_numbers(args.applications, random.Random(args.seed))
+    api = ApiClient(info.api_url, info.secrets)
+    http_round, direct_round = f"burst-http-{args.seed}", f"burst-direct-{args.seed}"
+    open_round(api, http_round, 901)
+    open_round(api, direct_round, 902)
+    intake = next(
+        f for f in stack.functions.values() if f.handler_path == "functions.intake.app.handler"
+    )
+    plans = {
+        name: plan_burst(round_id, f"tf-{name}-{args.seed}", numbers, args.duplicates, args.seed)
+        for name, round_id in (("http", http_round), ("direct", direct_round))
+    }
+    status.print(
+        f"[dim]HTTP: {len(plans['http'].sends)} deliveries from {args.clients} clients…[/dim]"
+    )
+    event_store = info.tables["EventStoreTable"]
+    with MotoTimes(event_store) as http_moto:
+        before = counter.counts["stack"]
+        over_http = http_section(info, intake, plans["http"], http_round, args.clients)
+        over_http.retries = counter.counts["stack"] - before
+    over_http.moto = http_moto
+    check(over_http, api)
+    status.print(f"[dim]direct: the same burst from {args.clients} threads…[/dim]")
+    with MotoTimes(event_store) as direct_moto:
+        direct = direct_section(plans["direct"], direct_round, args.clients, counter)
+        direct.retries = counter.counts["direct"]
+    direct.moto = direct_moto
+    reread_stream(stack)
+    check(direct, api)
+    return over_http, direct
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duplicates", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    console = Console(file=sys.stdout, width=110)
+    status = Console(file=sys.stderr)
+    began = time.perf_counter()
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # "pool full" under 50 threads
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
+
+    from functions.common import bootstrap
+    from infra.serve.environment import webhook_secrets
+    from infra.serve.stack import LocalStack
+
+    stop_moto_tracking_instances()
+    counter = RetryCounter(bootstrap.concurrency_retried)
+    bootstrap.concurrency_retried = counter  # the command handlers' on_retry finds it here
+    stack = LocalStack(port=0, secrets=webhook_secrets({}))
+    status.print("[dim]starting the local stack…[/dim]")
+    info = stack.start()
+    # Powertools prints EMF blobs now and then even with metrics disabled (every 100 values)
+    emf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(emf):
+            over_http, direct = run_bursts(stack, info, args, counter, status)
+    finally:
+        lingering = stack.stop()
+        bootstrap.concurrency_retried = counter.production
+    total = time.perf_counter() - began
+    console.print(table([over_http, direct], args, total))
+    console.print(NOTES)
+    if lingering:
+        status.print(f"[yellow]threads left running by the stack: {lingering}[/yellow]")
+    failures = [f"{s.name}: {f}" for s in (over_http, direct) for f in s.failures]
+    for failure in failures:
+        status.print(f"[red]FAILED[/red] {failure}")
+    return 1 if failures else 0
+
+
+# The table
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def fives(by_status: Counter[int]) -> str:
+    count = sum(n for code, n in by_status.items() if code >= 500)
+    busy = by_status.get(503, 0)
+    return f"{count} (503 busy, all redelivered)" if busy and busy == count else str(count)
+
+
+def first_to_last(seconds: list[float]) -> str:
+    """The median of the first tenth against that of the last tenth, in order of occurrence."""
+    if not seconds:
+        return "-"
+    tenth = max(1, len(seconds) // 10)
+    return f"{ms(statistics.median(seconds[:tenth]))} → {ms(statistics.median(seconds[-tenth:]))}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def column(section: Section) -> list[str]:
+    plan, sent = section.plan, section.sent
+    latencies = [s.seconds for s in sent]
+    by_status = Counter(s.status for s in sent)
+    answers = Counter(s.answer for s in sent if s.status == 202)
+    return [
+        f"{len(sent)}",
+        f"{plan.distinct}",
+        f"{plan.duplicates}",
+        ", ".join(f"{code}: {n}" for code, n in sorted(by_status.items())),
+        ", ".join(f"{answer}: {n}" for answer, n in sorted(answers.items())),
+        fives(by_status),
+        str(section.resets) if section.name.startswith("HTTP") else "-",
+        ms(percentile(latencies, 50)),
+        ms(percentile(latencies, 95)),
+        ms(percentile(latencies, 99)),
+        ms(max(latencies)),
+        f"{section.service_label}: {first_to_last(section.service_times)}",
+        first_to_last(section.moto.reads if section.moto else []),
+        first_to_last(section.moto.appends if section.moto else []),
+        f"{len(sent) / section.wall:,.1f} req/s",
+        f"{section.retries}",
+        f"{section.checks.get('events in the round stream')}",
+        f"{section.checks.get('AgencyApplied events')} "
+        f"({section.checks.get('distinct delivery ids recorded')} delivery ids, "
+        f"{section.checks.get('distinct org numbers recorded')} agencies)",
+        f"{section.checks.get('events via GET /rounds/{id}/events')}",
+        f"{section.checks.get('applied via GET /rounds/{id}')}",
+        f"{section.wall:,.1f} s",
+        "[green]all passed[/green]"
+        if not section.failures
+        else f"[red]{len(section.failures)} failed[/red]",
+    ]
+
+
+ROWS = [
+    "requests sent (incl. redeliveries)",
+    "distinct applications",
+    "duplicate deliveries",
+    "answers by HTTP status",
+    "answers (202) by status",
+    "5xx answers",
+    "connection resets (reconnected)",
+    "latency p50",
+    "latency p95",
+    "latency p99",
+    "latency max",
+    "median, first 10 % → last 10 %",
+    "  moto: reading the round stream",
+    "  moto: TransactWriteItems",
+    "throughput",
+    "concurrency retries",
+    "events in the round stream",
+    "AgencyApplied recorded",
+    "events via GET /rounds/{id}/events",
+    "applied via GET /rounds/{id}",
+    "burst wall time",
+    "checks",
+]
+
+NOTES = """\
+HTTP: the real intake function behind the local HTTP API, one invocation at a time
+  (the local stack's global lock), so commands never overlap and retries are 0 by
+  construction; latency is mostly waiting for the lock, handler time is one request's work.
+direct: the intake's business path (seal + production command handler) on real threads with
+  no lock, as concurrent Lambda containers would run it; 503 = a command that lost all its
+  attempts (the route's 503 + Retry-After), redelivered by the client after a short pause.
+concurrency retries: calls of the command handler's on_retry hook (each one a
+  ConcurrencyRetries metric value and a log line in production).
+"""
+
+
+def table(sections: list[Section], args: argparse.Namespace, total: float) -> Table:
+    title = (
+        f"Burst: {args.applications} applications + {args.duplicates:.0%} duplicates, "
+        f"{args.clients} clients, seed {args.seed}"
+    )
+    caption = (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"whole run {total:,.1f} s (stack start, both bursts, checks, stop)"
+    )
+    result = Table(title=title, caption=caption)
+    result.add_column("")
+    for section in sections:
+        result.add_column(section.name, justify="right")
+    columns = [column(section) for section in sections]
+    for i, row in enumerate(ROWS):
+        result.add_row(row, *(values[i] for values in columns))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
