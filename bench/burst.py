@@ -1,7 +1,7 @@
 """Burst: signed Typeform applications from many concurrent clients into ONE open round.
 
     .venv/bin/python bench/burst.py [--applications 500] [--clients 50] [--duplicates 0.1]
-                                    [--seed 1]
+                                    [--seed 1] [--direct-applications 100]
 
 Starts the local stack in this process (as `programme serve` does: moto server, the template's
 tables, the real handlers behind the local HTTP API, the stream pump, the state machine),
@@ -9,27 +9,35 @@ schedules a round whose applications are open, and sends it `--applications` app
 each from a distinct agency with a generated, Luhn-valid organisation number, plus
 `--duplicates` times that many re-sent deliveries (the same delivery id and body again),
 shuffled in among the rest with `--seed`. Then it checks, through the event store and the
-HTTP queries, that exactly that many distinct applications were recorded, that every
-duplicate was answered `duplicate` (each delivery `recorded` exactly once), and that no
-request was answered 5xx; a failed check is printed and the exit status is 1.
+HTTP queries (`GET /rounds/{id}`, `GET /rounds/{id}/events`), that exactly that many distinct
+applications were recorded, each agency once, the stream's versions contiguous, every
+duplicate answered `duplicate` (each delivery `recorded` exactly once), and that no request
+was answered 5xx (but the direct section's 503s, see below); a failed check is printed and
+the exit status is 1. Progress goes to stderr, the table to stdout.
 
-Two sections, side by side:
+Two sections, side by side, each on a fresh local stack (its own moto, tables and round):
 
-- **HTTP (local stack)**: `--clients` threads, each with its own keep-alive HTTP connection,
-  POST the signed deliveries to `/webhooks/typeform`. Everything the intake function does on
-  AWS runs here (signature, parsing, sealing the people through KMS, the command handler,
-  the answer). But the local stack runs ONE handler invocation at a time process-wide
-  (Powertools keeps per-request state at class level), so commands never overlap: its
-  concurrency retries are 0 by construction, and its latency is mostly queueing behind
-  that lock. Its "handler time" is measured inside the lock: the work of one request.
-- **direct (threads, no global lock)**: the same burst (same agencies, new delivery ids, a
-  second round) is run by `--clients` threads straight through the intake's business path,
-  `functions.intake.deliveries.record_application` (seal, then the production command
-  handler on the DynamoDB event store), with no lock around it: commands really overlap, as
-  concurrent Lambda containers would on AWS. Only the signature check, payload parsing and
-  the Powertools resolver are skipped. A command that loses every one of its attempts is
-  what the route answers 503 + Retry-After; here the client redelivers it after a short
-  jittered pause (Typeform would wait longer), and the table counts those 503s.
+- **HTTP (local stack)**: `--clients` threads, each with its own keep-alive HTTP connection
+  (opened one after another before the burst: the local HTTP front listens with a backlog
+  of 5, and 50 connections opened at once are partly reset), POST the signed deliveries to
+  `/webhooks/typeform`. Everything the intake function does on AWS runs (signature,
+  parsing, sealing the people through KMS, the command handler, the answer), but the local
+  stack runs ONE handler invocation at a time process-wide (Powertools keeps per-request
+  state at class level), so commands never overlap: its concurrency retries are 0 by
+  construction, and its latency is mostly queueing behind that lock. Its "handler time"
+  is measured inside the lock: the work of one request.
+- **direct (threads, no global lock)**: the same burst (the first `--direct-applications`
+  of the same agencies, duplicates in the same proportion) from `--clients` threads straight
+  through the intake's business path, `functions.intake.deliveries.record_application`
+  (seal, then the production command handler on the DynamoDB event store), with no lock
+  around it: commands really overlap, as concurrent Lambda containers would on AWS. Only
+  the signature check, payload parsing and the Powertools resolver are skipped. A command
+  that loses every one of its attempts is what the route answers 503 + Retry-After; here
+  the client redelivers it after a short jittered pause (Typeform waits longer), and the
+  table counts those 503s. Its cost grows with the square of its size: every attempt reads
+  the whole stream and most attempts lose the race, and all 50 "containers" share one
+  Python process (one GIL) here. On 2 cores: 100 about a minute, 150 about two minutes
+  (1,168 retries, 319 answers 503); 500 had not finished after 25 minutes.
 
 "concurrency retries" is what the production retry hook saw (`bootstrap.concurrency_retried`,
 the `on_retry` of the command handler, which emits the `ConcurrencyRetries` metric and its
@@ -38,8 +46,14 @@ still emits the metric; in the direct section it only counts (Powertools' metric
 per process and not meant to be written by many threads at once).
 
 Every command reads the round's whole stream before deciding, so a request's cost grows with
-the round's history: "first 10 % / last 10 %" compare the median time of the earliest and
-latest requests of the burst (handler time in the HTTP section, call time in the direct one).
+the round's history: "first 10 % -> last 10 %" compare the median time of the earliest and
+latest requests of the burst (handler time in the HTTP section, call time in the direct one),
+and moto's own share: reading the stream, and TransactWriteItems (moto deep-copies the whole
+table, twice, as its rollback snapshot of each transaction).
+
+The local stack stops moto keeping every model instance it makes (infra/serve/moto_dynamodb.py):
+with those deep copies kept, memory grew with the square of the appends (this bench at 500 ran
+out of 24 GB before that fix).
 """
 
 from __future__ import annotations
@@ -61,6 +75,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import warnings
 from base64 import b64encode
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -80,6 +95,7 @@ OPEN_TIMEOUT = 60.0
 CLIENT_TIMEOUT = 120.0
 MAX_REDELIVERIES = 50
 RECONNECTS = 3
+PROGRESS_SECONDS = 15.0
 
 
 # The burst
@@ -172,7 +188,10 @@ class Section:
 
 
 def run_clients(
-    clients: int, plan: Plan, send: Callable[[int, Delivery], list[Sent]]
+    clients: int,
+    plan: Plan,
+    send: Callable[[int, Delivery], list[Sent]],
+    progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[Sent], float]:
     """`clients` threads take the plan's deliveries in order; each `send` may redeliver."""
     work: queue.Queue[tuple[int, Delivery]] = queue.Queue()
@@ -204,7 +223,12 @@ def run_clients(
     start.wait()
     began = time.perf_counter()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():
+            thread.join(timeout=PROGRESS_SECONDS)
+            if thread.is_alive():
+                with lock:
+                    done = len({sent.index for sent in results})
+                progress(f"{done}/{len(plan.sends)} answered, {time.perf_counter() - began:.0f} s")
     wall = time.perf_counter() - began
     if errors:
         raise errors[0]
@@ -252,7 +276,14 @@ class HttpClient:
         raise AssertionError("unreachable")
 
 
-def http_section(stack_info: Any, intake: Any, plan: Plan, round_id: str, clients: int) -> Section:
+def http_section(
+    stack_info: Any,
+    intake: Any,
+    plan: Plan,
+    round_id: str,
+    clients: int,
+    progress: Callable[[str], None],
+) -> Section:
     section = Section("HTTP (local stack)", round_id, plan)
     section.service_label = "handler time (inside the lock)"
     # Connected one after another before the burst: see the docstring (listen backlog).
@@ -295,7 +326,7 @@ def http_section(stack_info: Any, intake: Any, plan: Plan, round_id: str, client
 
     timed = ServiceTimes(intake)
     with timed:
-        section.sent, section.wall = run_clients(clients, plan, send)
+        section.sent, section.wall = run_clients(clients, plan, send, progress)
     section.service_times = timed.seconds
     section.resets = sum(client.resets for client in connected)
     for client in connected:
@@ -380,7 +411,13 @@ class MotoTimes:
 # Section 2: straight through the command handler, no lock
 
 
-def direct_section(plan: Plan, round_id: str, clients: int, counter: RetryCounter) -> Section:
+def direct_section(
+    plan: Plan,
+    round_id: str,
+    clients: int,
+    counter: RetryCounter,
+    progress: Callable[[str], None],
+) -> Section:
     from functions.intake import deliveries, payloads
     from infra.command_handler import ConcurrencyRetriesExhaustedError
 
@@ -414,7 +451,7 @@ def direct_section(plan: Plan, round_id: str, clients: int, counter: RetryCounte
             return out
         return out
 
-    section.sent, section.wall = run_clients(clients, plan, send)
+    section.sent, section.wall = run_clients(clients, plan, send, progress)
     section.service_times = [s.seconds for s in sorted(section.sent, key=lambda s: s.started)]
     return section
 
@@ -510,39 +547,6 @@ def trail_length(api: Any, round_id: str) -> int:
 # The stack and the rounds
 
 
-def stop_moto_tracking_instances() -> None:
-    """Work around moto: every model instance it ever creates is kept, deep copies included.
-
-    moto's `BaseModel.__new__` appends each instance to a class-level list (for its
-    dashboard), and `TransactWriteItems` deep-copies every table it touches, once per item,
-    as its rollback snapshot, committed or not. So each append to the event store keeps two
-    whole copies of the table (every event of every stream, and its stream records) alive
-    until moto is reset: memory grows with the square of the appends (this bench at 500
-    ran out of 24 GB). Nothing but the dashboard reads those lists.
-    """
-    from moto.core.common_models import BaseModel
-
-    def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
-        return object.__new__(cls)
-
-    BaseModel.__new__ = untracked  # type: ignore[assignment,method-assign]
-
-
-def reread_stream(stack: Any) -> None:
-    """Work around moto: after a cancelled TransactWriteItems the pump reads a dead shard.
-
-    moto rolls a cancelled transaction back by putting a deep copy of the table in its
-    place, stream shard included; shard iterators taken before then keep reading the old
-    shard, which never receives another record. The direct section's conflicts cancel
-    transactions, so the local stack's stream pump (and the read models behind it) stop
-    there. Dropping the pump's iterators makes it read the stream again from its start;
-    the projector skips what it already applied (checkpoints), the starter what it started.
-    """
-    pump = stack._running.pump._pump
-    with pump._lock:
-        pump._iterators.clear()
-
-
 def open_round(api: Any, round_id: str, number: int) -> None:
     from infra.serve.client import expect
 
@@ -566,42 +570,71 @@ def open_round(api: Any, round_id: str, number: int) -> None:
         time.sleep(0.1)
 
 
-def run_bursts(
-    stack: Any, info: Any, args: argparse.Namespace, counter: RetryCounter, status: Console
-) -> tuple[Section, Section]:
-    """Open the two rounds, run both bursts, check both; the sections with their figures."""
+def on_a_fresh_stack(
+    run: Callable[[Any, Any, Any], Section], counter: RetryCounter, status: Console
+) -> Section:
+    """Start a local stack, run one section on it, stop it: each section has its own tables."""
     from infra.serve.client import ApiClient
+    from infra.serve.environment import webhook_secrets
+    from infra.serve.stack import LocalStack
 
-    numbers = org_numbers(args.applications, random.Random(args.seed))
-    api = ApiClient(info.api_url, info.secrets)
-    http_round, direct_round = f"burst-http-{args.seed}", f"burst-direct-{args.seed}"
-    open_round(api, http_round, 901)
-    open_round(api, direct_round, 902)
-    intake = next(
-        f for f in stack.functions.values() if f.handler_path == "functions.intake.app.handler"
-    )
-    plans = {
-        name: plan_burst(round_id, f"tf-{name}-{args.seed}", numbers, args.duplicates, args.seed)
-        for name, round_id in (("http", http_round), ("direct", direct_round))
-    }
-    status.print(
-        f"[dim]HTTP: {len(plans['http'].sends)} deliveries from {args.clients} clients…[/dim]"
-    )
-    event_store = info.tables["EventStoreTable"]
-    with MotoTimes(event_store) as http_moto:
-        before = counter.counts["stack"]
-        over_http = http_section(info, intake, plans["http"], http_round, args.clients)
-        over_http.retries = counter.counts["stack"] - before
-    over_http.moto = http_moto
-    check(over_http, api)
-    status.print(f"[dim]direct: the same burst from {args.clients} threads…[/dim]")
-    with MotoTimes(event_store) as direct_moto:
-        direct = direct_section(plans["direct"], direct_round, args.clients, counter)
-        direct.retries = counter.counts["direct"]
-    direct.moto = direct_moto
-    reread_stream(stack)
-    check(direct, api)
-    return over_http, direct
+    stack = LocalStack(port=0, secrets=webhook_secrets({}))
+    info = stack.start()
+    # Powertools prints EMF blobs now and then even with metrics disabled (every 100 values).
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return run(stack, info, ApiClient(info.api_url, info.secrets))
+    finally:
+        lingering = stack.stop()
+        if lingering:
+            status.print(f"[yellow]threads left running by the stack: {lingering}[/yellow]")
+
+
+def http_run(
+    args: argparse.Namespace, numbers: list[str], counter: RetryCounter, status: Console
+) -> Callable[[Any, Any, Any], Section]:
+    def run(stack: Any, info: Any, api: Any) -> Section:
+        round_id = f"burst-http-{args.seed}"
+        open_round(api, round_id, 901)
+        intake = next(
+            f for f in stack.functions.values() if f.handler_path == "functions.intake.app.handler"
+        )
+        plan = plan_burst(round_id, f"tf-http-{args.seed}", numbers, args.duplicates, args.seed)
+        status.print(f"[dim]HTTP: {len(plan.sends)} deliveries from {args.clients} clients…[/dim]")
+        with MotoTimes(info.tables["EventStoreTable"]) as moto:
+            before = counter.counts["stack"]
+            section = http_section(info, intake, plan, round_id, args.clients, progress(status))
+            section.retries = counter.counts["stack"] - before
+        section.moto = moto
+        check(section, api)
+        return section
+
+    return run
+
+
+def direct_run(
+    args: argparse.Namespace, numbers: list[str], counter: RetryCounter, status: Console
+) -> Callable[[Any, Any, Any], Section]:
+    def run(stack: Any, info: Any, api: Any) -> Section:
+        round_id = f"burst-direct-{args.seed}"
+        open_round(api, round_id, 902)
+        plan = plan_burst(round_id, f"tf-direct-{args.seed}", numbers, args.duplicates, args.seed)
+        status.print(
+            f"[dim]direct: {len(plan.sends)} deliveries from {args.clients} threads…[/dim]"
+        )
+        with MotoTimes(info.tables["EventStoreTable"]) as moto:
+            before = counter.counts["direct"]
+            section = direct_section(plan, round_id, args.clients, counter, progress(status))
+            section.retries = counter.counts["direct"] - before
+        section.moto = moto
+        check(section, api)
+        return section
+
+    return run
+
+
+def progress(status: Console) -> Callable[[str], None]:
+    return lambda line: status.print(f"[dim]  {line}[/dim]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -610,7 +643,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--direct-applications",
+        type=int,
+        default=100,
+        help="distinct applications in the direct section: the first of the same agencies "
+        "(0: skip it); its cost grows with the square of this (see the docstring)",
+    )
     args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
     console = Console(file=sys.stdout, width=110)
     status = Console(file=sys.stderr)
     began = time.perf_counter()
@@ -618,29 +659,22 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
 
     from functions.common import bootstrap
-    from infra.serve.environment import webhook_secrets
-    from infra.serve.stack import LocalStack
 
-    stop_moto_tracking_instances()
     counter = RetryCounter(bootstrap.concurrency_retried)
     bootstrap.concurrency_retried = counter  # the command handlers' on_retry finds it here
-    stack = LocalStack(port=0, secrets=webhook_secrets({}))
-    status.print("[dim]starting the local stack…[/dim]")
-    info = stack.start()
-    # Powertools prints EMF blobs now and then even with metrics disabled (every 100 values)
-    emf = io.StringIO()
+    numbers = org_numbers(args.applications, random.Random(args.seed))
+    direct_size = min(args.applications, args.direct_applications)
     try:
-        with contextlib.redirect_stdout(emf):
-            over_http, direct = run_bursts(stack, info, args, counter, status)
+        sections = [on_a_fresh_stack(http_run(args, numbers, counter, status), counter, status)]
+        if direct_size:
+            run = direct_run(args, numbers[:direct_size], counter, status)
+            sections.append(on_a_fresh_stack(run, counter, status))
     finally:
-        lingering = stack.stop()
         bootstrap.concurrency_retried = counter.production
     total = time.perf_counter() - began
-    console.print(table([over_http, direct], args, total))
+    console.print(table(sections, args, total))
     console.print(NOTES)
-    if lingering:
-        status.print(f"[yellow]threads left running by the stack: {lingering}[/yellow]")
-    failures = [f"{s.name}: {f}" for s in (over_http, direct) for f in s.failures]
+    failures = [f"{s.name}: {f}" for s in sections for f in s.failures]
     for failure in failures:
         status.print(f"[red]FAILED[/red] {failure}")
     return 1 if failures else 0
@@ -746,13 +780,14 @@ concurrency retries: calls of the command handler's on_retry hook (each one a
 
 def table(sections: list[Section], args: argparse.Namespace, total: float) -> Table:
     title = (
-        f"Burst: {args.applications} applications + {args.duplicates:.0%} duplicates, "
+        f"Burst: {args.applications} applications + {args.duplicates:.0%} duplicates "
+        f"(direct: the first {min(args.applications, args.direct_applications)}), "
         f"{args.clients} clients, seed {args.seed}"
     )
     caption = (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()} on {platform.system()} "
         f"{platform.machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"whole run {total:,.1f} s (stack start, both bursts, checks, stop)"
+        f"whole run {total:,.1f} s (two stacks started and stopped, both bursts, checks)"
     )
     result = Table(title=title, caption=caption)
     result.add_column("")

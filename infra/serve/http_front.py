@@ -147,6 +147,9 @@ class LocalHttpServer(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = True  # server_close joins the request threads
+    # socketserver's default backlog is 5: a burst of 50 clients connecting at once had 27 of
+    # them reset (bench/burst.py). API Gateway never refuses a connection for that.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: LocalHttpApi | None = None) -> None:
         """Binds at once (a port in use fails here); serves `api`, which may be set later."""

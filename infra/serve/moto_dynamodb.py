@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -45,7 +46,7 @@ def one_at_a_time(call_action: Action) -> Action:
     return serialised
 
 
-def keep_stream_shards(transact_write_items: Action) -> Action:
+def keep_stream_shards(transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
     """`DynamoDBBackend.transact_write_items` whose rollback leaves the streams' shards in place
     (cut back to their records before the transaction), so their readers go on reading them."""
 
@@ -70,14 +71,27 @@ def keep_stream_shards(transact_write_items: Action) -> Action:
     return transact
 
 
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
 def serialise_moto_dynamodb() -> Callable[[], None]:
     """Patch moto's DynamoDB (and Streams) handlers, and its rollback of a cancelled
-    transaction; returns the function that undoes it."""
+    transaction; returns the function that undoes it.
+
+    Also stops moto keeping every model instance it ever makes (a class-level list only its
+    dashboard reads): each TransactWriteItems deep-copies the tables it touches as its rollback
+    snapshot, so with tracking a long-running stack kept two copies of the event table per
+    append and its memory grew with the square of the appends (bench/burst.py ran out of
+    24 GB at 500 applications).
+    """
     originals = {handler: handler.__dict__.get("call_action") for handler in HANDLERS}
     for handler in HANDLERS:
         handler.call_action = one_at_a_time(handler.call_action)  # type: ignore[method-assign]
     transact = DynamoDBBackend.__dict__["transact_write_items"]
     DynamoDBBackend.transact_write_items = keep_stream_shards(transact)  # type: ignore[method-assign]
+    tracking = BaseModel.__dict__["__new__"]
+    BaseModel.__new__ = _untracked  # type: ignore[method-assign]
 
     def undo() -> None:
         for handler, original in originals.items():
@@ -86,5 +100,6 @@ def serialise_moto_dynamodb() -> Callable[[], None]:
             else:
                 handler.call_action = original  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+        BaseModel.__new__ = tracking  # type: ignore[method-assign]
 
     return undo
