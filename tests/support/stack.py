@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
 from functions.common import bootstrap
 from tests.support.aws import REGION
+
+if TYPE_CHECKING:
+    from tests.functions.rounds import Rounds
 
 WEBHOOK_SECRETS = {
     "TYPEFORM_SECRET": "typeform-test-secret",
@@ -50,3 +54,27 @@ def functions_env(
     bootstrap.reset()
     yield FunctionsEnv(dict(template_tables), key_id)
     bootstrap.reset()
+
+
+@pytest.fixture
+def env(functions_env: FunctionsEnv) -> Iterator[FunctionsEnv]:
+    """The functions' environment, with the commands' idempotency layer built afresh."""
+    from functions.commands import idempotency
+
+    idempotency.reset()
+    yield functions_env
+    idempotency.reset()
+
+
+@pytest.fixture
+def rounds(env: FunctionsEnv) -> Rounds:
+    """A round to act on, in the functions' event store (see tests/functions/rounds.py)."""
+    from tests.functions.rounds import Rounds
+
+    return Rounds()
+
+
+@pytest.fixture
+def open_round(rounds: Rounds) -> Rounds:
+    rounds.open()
+    return rounds
