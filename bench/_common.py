@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import threading
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+median = statistics.median
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-north-1"
@@ -92,15 +95,9 @@ def use_fake_aws() -> None:
 
 def with_check_digit(first_nine: str) -> str:
     """A Luhn-valid Swedish organisation number NNNNNN-NNNN from its first nine digits."""
-    doubled = [int(d) * (2 - i % 2) for i, d in enumerate(first_nine)]
-    check = -sum(p // 10 + p % 10 for p in doubled) % 10
-    return f"{first_nine[:6]}-{first_nine[6:]}{check}"
+    from domain.org_number import luhn_check_digit
 
-
-def median(values: Iterable[float]) -> float:
-    ordered = sorted(values)
-    n = len(ordered)
-    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
+    return f"{first_nine[:6]}-{first_nine[6:]}{luhn_check_digit(first_nine)}"
 
 
 class MotoClock:

@@ -35,9 +35,9 @@ ROUND_ID = "2026-1"
 
 
 def with_check_digit(first_nine: str) -> str:
-    doubled = [int(d) * (2 - i % 2) for i, d in enumerate(first_nine)]
-    check = -sum(p // 10 + p % 10 for p in doubled) % 10
-    return f"{first_nine[:6]}-{first_nine[6:]}{check}"
+    from domain.org_number import luhn_check_digit
+
+    return f"{first_nine[:6]}-{first_nine[6:]}{luhn_check_digit(first_nine)}"
 
 
 def typeform_body(event_id: str, org_number: str) -> bytes:
@@ -168,6 +168,7 @@ def main(n: int) -> None:
         POWERTOOLS_LOG_LEVEL="ERROR",
         POWERTOOLS_TRACE_DISABLED="1",
         TYPEFORM_SECRET=TYPEFORM_SECRET,
+        ACTOR_PSEUDONYM_KEY="bench-actor-pseudonym-key",
     )
     import warnings
 
