@@ -39,6 +39,11 @@ from events import (
     RoundStarted,
 )
 
+# Bump when `evolve` comes to fold the same events into a different state without a field of
+# `RoundState` changing: snapshots kept under the old revision are then folded anew, not trusted.
+# (A changed field changes the snapshot format by itself.)
+STATE_REVISION = 1
+
 RoundStatus = Literal["scheduled", "open", "selection", "running", "closed", "cancelled"]
 ApplicationStatus = Literal["applied", "withdrawn", "admitted", "rejected", "waitlisted"]
 

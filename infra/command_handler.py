@@ -1,8 +1,13 @@
 """The one command handler: load the stream, decide, append — and retry on a conflict.
 
 Decide and evolve come from the domain; the store, clock and id source from the composition
-root. Retrying on a concurrency conflict lives here and nowhere else; each retry is reported
-to an optional `on_retry` callback (the composition root counts and logs them), so how often
+root. Given a `SnapshotCodec`, the handler keeps a snapshot of the state each append leaves
+with that append, so the next command loads the state in one read instead of folding the
+whole stream; a snapshot it cannot use (another format, unreadable, or none) only means
+folding the events, as without a codec.
+
+Retrying on a concurrency conflict lives here and nowhere else; each retry is reported to an
+optional `on_retry` callback (the composition root counts and logs them), so how often
 commands lose races is observable without this module knowing about metrics or logs.
 """
 
@@ -11,14 +16,41 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from events import Event, EventMetadata
 from infra.clock import Clock
-from infra.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent, is_unavailable
+from infra.eventstore import (
+    ConcurrencyError,
+    EventStore,
+    LoadedStream,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    is_unavailable,
+)
+from infra.eventstore.records import MAX_SNAPSHOT_BYTES
 
 CommandT = TypeVar("CommandT")
 StateT = TypeVar("StateT")
+
+
+class SnapshotUnreadableError(ValueError):
+    """A snapshot in the codec's format that does not decode: the events are folded instead."""
+
+
+class SnapshotCodec(Protocol[StateT]):
+    """Encodes a stream's state for keeping with it; `format` changes whenever the encoding
+    or what the state means changes, so no reader decodes a snapshot it cannot trust."""
+
+    @property
+    def format(self) -> str: ...
+
+    def encode(self, state: StateT) -> bytes: ...
+
+    def decode(self, data: bytes) -> StateT:
+        """The state; raises `SnapshotUnreadableError` for data it cannot decode."""
+        ...
 
 
 def round_stream_id(round_id: str) -> str:
@@ -89,6 +121,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         *,
         max_attempts: int = 4,
         on_retry: Callable[[Retry], None] | None = None,
+        snapshots: SnapshotCodec[StateT] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts is at least 1, got {max_attempts}")
@@ -99,6 +132,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         self._new_id = new_id
         self._max_attempts = max_attempts
         self._on_retry = on_retry
+        self._snapshots = snapshots
 
     def handle(
         self,
@@ -121,8 +155,9 @@ class CommandHandler(Generic[CommandT, StateT]):
             if not decided:
                 return HandleResult(version, (), attempt)
             new = self._stamp(decided, now, actor, correlation_id, causation_id or correlation_id)
+            snapshot = self._snapshot_after(state, decided, version + len(decided))
             try:
-                new_version = self._store.append(stream_id, version, new)
+                new_version = self._store.append(stream_id, version, new, snapshot)
             except ConcurrencyError as error:
                 conflict = error  # someone else appended first: decide again on what they wrote
                 if attempt < self._max_attempts and self._on_retry is not None:
@@ -142,17 +177,41 @@ class CommandHandler(Generic[CommandT, StateT]):
         raise ConcurrencyRetriesExhaustedError(stream_id, self._max_attempts) from conflict
 
     def _load(self, stream_id: str) -> tuple[StateT | None, int]:
-        state: StateT | None = None
-        version = 0
+        codec = self._snapshots
         try:
-            for recorded in self._store.read(stream_id):
-                state = self._evolve(state, recorded.event)
-                version = recorded.version
+            loaded = self._store.load(stream_id, codec.format if codec is not None else None)
+            state: StateT | None = None
+            if loaded.snapshot is not None and codec is not None:
+                try:
+                    state = codec.decode(loaded.snapshot.data)
+                except SnapshotUnreadableError:
+                    state, loaded = None, self._store.load(stream_id)  # fold every event
+            return self._fold(state, loaded), loaded.version
         except Exception as error:
             if is_unavailable(error):
                 raise EventStoreUnavailableError(stream_id) from error
             raise
-        return state, version
+
+    def _fold(self, state: StateT | None, loaded: LoadedStream) -> StateT | None:
+        for recorded in loaded.events:
+            state = self._evolve(state, recorded.event)
+        return state
+
+    def _snapshot_after(
+        self, state: StateT | None, decided: Sequence[Event], version: int
+    ) -> Snapshot | None:
+        """The state the decided events leave, to keep with them; None without a codec, or
+        when it encodes larger than a snapshot may be (the next load then folds from the
+        last snapshot kept)."""
+        codec = self._snapshots
+        if codec is None:
+            return None
+        for event in decided:
+            state = self._evolve(state, event)
+        if state is None:
+            return None
+        data = codec.encode(state)
+        return Snapshot(version, codec.format, data) if len(data) <= MAX_SNAPSHOT_BYTES else None
 
     def _stamp(
         self,

@@ -92,9 +92,16 @@ def event_store() -> EventStore:
 def command_handler() -> CommandHandler[Command, RoundState]:
     from domain import decide, evolve
     from infra.command_handler import CommandHandler
+    from infra.snapshots import round_state_snapshots
 
     return CommandHandler(
-        event_store(), decide, evolve, now, lambda: str(uuid.uuid4()), on_retry=concurrency_retried
+        event_store(),
+        decide,
+        evolve,
+        now,
+        lambda: str(uuid.uuid4()),
+        on_retry=concurrency_retried,
+        snapshots=round_state_snapshots(),
     )
 
 

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common import bootstrap
-from infra.eventstore.dynamodb import recorded_event_from_item
+from infra.eventstore.dynamodb import is_tip, recorded_event_from_item
 from infra.readmodels import VIEWS, ProjectionTarget, Projector, StreamGapError, ViewFailedError
 
 logger = Logger()
@@ -54,8 +54,10 @@ class StreamBatch:
     def __call__(self, record: DynamoDBRecord) -> None:
         raw = record.raw_event.get("dynamodb") or {}
         image = raw.get("NewImage")
-        if record.event_name != DynamoDBRecordEventName.INSERT or not image:
-            # The event store only ever inserts; anything else is not an event to project.
+        if not image or is_tip(image):
+            return  # a stream's tip (its head and snapshot) changes with every append
+        if record.event_name != DynamoDBRecordEventName.INSERT:
+            # The event store only ever inserts events; anything else is not one to project.
             logger.warning("record skipped", extra={"event_name": str(record.event_name)})
             return
         stream_id = str(image["stream_id"]["S"])

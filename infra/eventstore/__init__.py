@@ -11,7 +11,7 @@ from infra.eventstore.errors import (
     TooManyEventsError,
 )
 from infra.eventstore.memory import InMemoryEventStore
-from infra.eventstore.port import EventStore, NewEvent, RecordedEvent
+from infra.eventstore.port import EventStore, LoadedStream, NewEvent, RecordedEvent, Snapshot
 from infra.eventstore.records import MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, MAX_ITEM_BYTES
 
 __all__ = [
@@ -27,8 +27,10 @@ __all__ = [
     "EventStoreError",
     "EventTooLargeError",
     "InMemoryEventStore",
+    "LoadedStream",
     "NewEvent",
     "RecordedEvent",
+    "Snapshot",
     "TooManyEventsError",
     "is_unavailable",
 ]

@@ -1,6 +1,17 @@
 """The DynamoDB event store: one item per event, appends as one conditional transaction.
 
 Table: partition key `stream_id` (S), sort key `version` (N); see `template.yaml`.
+
+Each stream also has one *tip* item, at version 0 (events are numbered from 1): the stream's
+`head` version and, when its writer keeps one, a snapshot of its state. Every append updates
+the tip in the same transaction as it puts the events, on the condition that `head` is still
+the version the writer decided on; so a command loads with one read (the tip, when its
+snapshot is at the head) and writes with one transaction, however long the stream grows.
+Readers of events never see the tip: they read versions above 0, and the stream's consumers
+skip version 0.
+
+A stream written before tips existed has none: its first append finds so, gives the stream a
+tip at its last version (checked to exist) and appends again.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from infra.eventstore.errors import ConcurrencyError
-from infra.eventstore.port import NewEvent, RecordedEvent
+from infra.eventstore.port import LoadedStream, NewEvent, RecordedEvent, Snapshot
 from infra.eventstore.records import (
     StoredEvent,
     check_stream_id,
@@ -39,6 +50,7 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
 # same moment. Both leave nothing written and are resolved by deciding again on fresh state.
 _CONFLICT_REASONS: Final = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _VERSION: Final = {"#v": "version"}
+TIP_VERSION: Final = 0  # the sort key of a stream's tip item
 # The request reached DynamoDB but its answer did not reach us: the append may have committed.
 _ANSWER_LOST: Final = (ReadTimeoutError, ConnectionClosedError)
 # Answers that mean "not now" rather than "no": throttled, overloaded, or not reached at all.
@@ -69,13 +81,21 @@ class DynamoDBEventStore:
         self._table = table_name
         self._page_size = page_size
 
-    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
-        stored = prepare_append(stream_id, expected_version, events)
-        actions = [self._put(item) for item in stored]
-        if expected_version > 0:
-            # Without this check an append expecting version 7 to a stream at 5 would leave
-            # a gap at 6: every Put below would find its own version free.
-            actions.insert(0, self._version_exists(stream_id, expected_version))
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        snapshot: Snapshot | None = None,
+    ) -> int:
+        stored = prepare_append(stream_id, expected_version, events, snapshot)
+        # The tip's condition (head at the expected version) is what keeps an append expecting
+        # version 7 to a stream at 5 from leaving a gap at 6; each Put's own condition guards
+        # its version against a stream that lost its tip.
+        actions = [
+            self._advance_tip(stream_id, expected_version, stored[-1].version, snapshot),
+            *(self._put(item) for item in stored),
+        ]
         try:
             # botocore fills ClientRequestToken, so its own retry of a transaction that did
             # commit succeeds rather than reporting a conflict with ourselves.
@@ -89,6 +109,8 @@ class DynamoDBEventStore:
             if _holds(after, stored):
                 return stored[-1].version
             actual = max(after) if after else self.last_version(stream_id)
+            if actual == expected_version > 0 and self._give_tip(stream_id, actual):
+                return self.append(stream_id, expected_version, events, snapshot)
             raise ConcurrencyError(stream_id, expected_version, actual) from error
         except _ANSWER_LOST:
             # botocore gave up waiting; the transaction may still have committed. If it did,
@@ -98,6 +120,21 @@ class DynamoDBEventStore:
                 return stored[-1].version
             raise
         return stored[-1].version
+
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        check_stream_id(stream_id)
+        snapshot: Snapshot | None = None
+        if snapshot_format is not None:
+            tip = self._client.get_item(
+                TableName=self._table,
+                Key=_tip_key(stream_id),
+                ConsistentRead=True,  # a command must decide on every event already appended
+            ).get("Item", {})
+            snapshot = _snapshot_in(tip, snapshot_format)
+            if snapshot is not None and snapshot.version == _head_of(tip):
+                return LoadedStream(snapshot, ())  # the common case: one read, whatever the length
+        after = snapshot.version if snapshot is not None else 0
+        return LoadedStream(snapshot, tuple(self.read(stream_id, after)))
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         check_stream_id(stream_id)
@@ -166,6 +203,63 @@ class DynamoDBEventStore:
             }
         }
 
+    def _advance_tip(
+        self, stream_id: str, expected_version: int, new_version: int, snapshot: Snapshot | None
+    ) -> TransactWriteItemTypeDef:
+        """The tip's update: head to the new version, if it is still at the expected one."""
+        names = {"#head": "head"}
+        values: dict[str, AttributeValueTypeDef] = {":head": {"N": str(new_version)}}
+        if snapshot is not None:
+            names |= {"#s": "snapshot", "#sv": "snapshot_version", "#sf": "snapshot_format"}
+            values |= {
+                ":s": {"B": snapshot.data},
+                ":sv": {"N": str(snapshot.version)},
+                ":sf": {"S": snapshot.format},
+            }
+        if expected_version == 0:
+            condition = "attribute_not_exists(#head)"
+        else:
+            condition = "#head = :expected"
+            values[":expected"] = {"N": str(expected_version)}
+        setting = ["#head = :head"] + (
+            ["#s = :s", "#sv = :sv", "#sf = :sf"] if snapshot is not None else []
+        )
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _tip_key(stream_id),
+                "UpdateExpression": "SET " + ", ".join(setting),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _give_tip(self, stream_id: str, version: int) -> bool:
+        """Give a stream written before tips existed its tip, at its last version.
+
+        False when the stream has a tip already (the conflict was another writer's).
+        """
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    self._version_exists(stream_id, version),
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**_tip_key(stream_id), "head": {"N": str(version)}},
+                            "ConditionExpression": "attribute_not_exists(#v)",
+                            "ExpressionAttributeNames": _VERSION,
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
     def _version_exists(self, stream_id: str, version: int) -> TransactWriteItemTypeDef:
         return {
             "ConditionCheck": {
@@ -175,6 +269,30 @@ class DynamoDBEventStore:
                 "ExpressionAttributeNames": _VERSION,
             }
         }
+
+
+def _tip_key(stream_id: str) -> dict[str, AttributeValueTypeDef]:
+    return {"stream_id": {"S": stream_id}, "version": {"N": str(TIP_VERSION)}}
+
+
+def _head_of(tip: Mapping[str, Mapping[str, Any]]) -> int:
+    return int(tip["head"]["N"]) if "head" in tip else 0
+
+
+def _snapshot_in(tip: Mapping[str, Mapping[str, Any]], snapshot_format: str) -> Snapshot | None:
+    """The tip's snapshot, if it has one in `snapshot_format`."""
+    if "snapshot" not in tip or tip.get("snapshot_format", {}).get("S") != snapshot_format:
+        return None
+    return Snapshot(
+        version=int(tip["snapshot_version"]["N"]),
+        format=snapshot_format,
+        data=bytes(tip["snapshot"]["B"]),
+    )
+
+
+def is_tip(item: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether an item (as a query or a stream record's image holds it) is a stream's tip."""
+    return str(item.get("version", {}).get("N")) == str(TIP_VERSION)
 
 
 def to_item(stored: StoredEvent) -> dict[str, AttributeValueTypeDef]:

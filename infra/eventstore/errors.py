@@ -32,6 +32,10 @@ class EmptyAppendError(AppendRefusedError):
     """An append must carry at least one event (an empty one would only race for nothing)."""
 
 
+class SnapshotRefusedError(AppendRefusedError):
+    """The snapshot given with an append is not of the stream that append leaves, or too large."""
+
+
 class TooManyEventsError(AppendRefusedError):
     """More events than one atomic write can hold."""
 

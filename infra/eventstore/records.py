@@ -17,17 +17,21 @@ from infra.eventstore.errors import (
     AppendTooLargeError,
     EmptyAppendError,
     EventTooLargeError,
+    SnapshotRefusedError,
     TooManyEventsError,
 )
-from infra.eventstore.port import NewEvent, RecordedEvent
+from infra.eventstore.port import NewEvent, RecordedEvent, Snapshot
 
-# A DynamoDB transaction holds at most 100 actions, and an append to an existing stream
-# spends one of them on checking that the expected version is there.
+# A DynamoDB transaction holds at most 100 actions, and every append spends one of them on
+# the stream's tip (its version, the check of the expected one, and the snapshot).
 MAX_EVENTS_PER_APPEND: Final = 99
 # DynamoDB's item limit is "400 KB"; 400,000 is below every reading of that (and below moto's).
 MAX_ITEM_BYTES: Final = 400_000
 # DynamoDB refuses a transaction whose items together exceed 4 MB.
 MAX_APPEND_BYTES: Final = 4_000_000
+# A snapshot shares the tip item with the stream's version and names: well under the item
+# limit. A writer whose state encodes larger appends without one (readers fold from the last).
+MAX_SNAPSHOT_BYTES: Final = 350_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +96,13 @@ def item_size(stored: StoredEvent) -> int:
 
 
 def prepare_append(
-    stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    snapshot: Snapshot | None = None,
 ) -> list[StoredEvent]:
-    """Check an append and encode its events at the versions they will take."""
+    """Check an append (and the snapshot it carries) and encode its events at the versions
+    they will take."""
     check_stream_id(stream_id)
     check_version(expected_version, "expected_version")
     if not events:
@@ -109,9 +117,27 @@ def prepare_append(
     for item, size in zip(stored, sizes, strict=True):
         if size > MAX_ITEM_BYTES:
             raise EventTooLargeError(item.type, size, MAX_ITEM_BYTES)
+    if snapshot is not None:
+        check_snapshot(snapshot, stored[-1].version)
+        sizes.append(len(snapshot.data) + len(snapshot.format))
     if (total := sum(sizes)) > MAX_APPEND_BYTES:
         raise AppendTooLargeError(total, MAX_APPEND_BYTES)
     return stored
+
+
+def check_snapshot(snapshot: Snapshot, new_version: int) -> None:
+    """A snapshot kept with an append is of the stream as that append leaves it."""
+    if snapshot.version != new_version:
+        raise SnapshotRefusedError(
+            f"a snapshot kept with this append is at version {new_version}, "
+            f"got one at version {snapshot.version}"
+        )
+    if not snapshot.format:
+        raise SnapshotRefusedError("a snapshot names its format")
+    if len(snapshot.data) > MAX_SNAPSHOT_BYTES:
+        raise SnapshotRefusedError(
+            f"a snapshot is at most {MAX_SNAPSHOT_BYTES} bytes, got {len(snapshot.data)}"
+        )
 
 
 def check_stream_id(stream_id: str) -> None:

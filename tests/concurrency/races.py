@@ -23,7 +23,7 @@ import pytest
 
 from functions.common import bootstrap
 from infra.command_handler import Retry
-from infra.eventstore import EventStore, NewEvent, RecordedEvent
+from infra.eventstore import EventStore, LoadedStream, NewEvent, RecordedEvent, Snapshot
 
 BARRIER_TIMEOUT = 30.0
 
@@ -60,25 +60,39 @@ class RacingStore:
         self._local.armed = _Armed(self._barrier, append_after, appended)
         self._local.meet = True
 
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        loaded = self._store.load(stream_id, snapshot_format)
+        self._meet()
+        return loaded
+
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         events = list(self._store.read(stream_id, after_version))
+        self._meet()
+        return iter(events)
+
+    def _meet(self) -> None:
         armed: _Armed | None = getattr(self._local, "armed", None)
         if armed is not None and self._local.meet:
             self._local.meet = False
             armed.barrier.wait()
             with self._lock:
                 self.met += 1
-        return iter(events)
 
-    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        snapshot: Snapshot | None = None,
+    ) -> int:
         armed: _Armed | None = getattr(self._local, "armed", None)
         if armed is None or armed.first_append_done:
-            return self._store.append(stream_id, expected_version, events)
+            return self._store.append(stream_id, expected_version, events, snapshot)
         armed.first_append_done = True
         if armed.append_after is not None and not armed.append_after.wait(BARRIER_TIMEOUT):
             raise TimeoutError("the racer this append waits for never appended")
         try:
-            return self._store.append(stream_id, expected_version, events)
+            return self._store.append(stream_id, expected_version, events, snapshot)
         finally:
             if armed.appended is not None:
                 armed.appended.set()

@@ -32,7 +32,7 @@ from events import AgencyApplied
 from functions.common import bootstrap
 from functions.intake import deliveries, payloads
 from infra.command_handler import ConcurrencyRetriesExhaustedError, round_stream_id
-from infra.eventstore import EventStore, NewEvent, RecordedEvent
+from infra.eventstore import EventStore, LoadedStream, NewEvent, RecordedEvent, Snapshot
 from tests.concurrency.races import (
     RacingStore,
     Retries,
@@ -156,7 +156,13 @@ class RivalFirst:
         self._rivals = iter(range(rivals))
         self.appends = 0
 
-    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        snapshot: Snapshot | None = None,
+    ) -> int:
         self.appends += 1
         rival = next(self._rivals, None)
         if rival is not None:
@@ -165,7 +171,10 @@ class RivalFirst:
                 self._store.last_version(stream_id),
                 [new_event(rival_applied(rival), 1000 + rival)],
             )
-        return self._store.append(stream_id, expected_version, events)
+        return self._store.append(stream_id, expected_version, events, snapshot)
+
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        return self._store.load(stream_id, snapshot_format)
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         return self._store.read(stream_id, after_version)

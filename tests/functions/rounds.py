@@ -33,7 +33,14 @@ from events import Event, PairFormed
 from functions.common import bootstrap
 from infra.clock import ManualClock
 from infra.command_handler import CommandHandler, round_stream_id
-from infra.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
+from infra.eventstore import (
+    ConcurrencyError,
+    EventStore,
+    LoadedStream,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+)
 from tests.domain.given import DIGITALISERING, KRIMINALVARDEN, NAMES, SKATTEVERKET, THEMES, sealed
 
 ROUND_ID = "2026-1"
@@ -138,9 +145,18 @@ class LosingEveryRace:
         self._store = store
         self.appends = 0
 
-    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        snapshot: Snapshot | None = None,
+    ) -> int:
         self.appends += 1
         raise ConcurrencyError(stream_id, expected_version)
+
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        return self._store.load(stream_id, snapshot_format)
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         return self._store.read(stream_id, after_version)

@@ -15,6 +15,7 @@ import importlib
 import io
 import json
 import logging
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -173,9 +174,16 @@ def query_everything(out: Emitted) -> dict[str, tuple[int, str]]:
 def every_item(tables: dict[str, str]) -> dict[str, list[str]]:
     client = boto3.client("dynamodb", region_name=REGION)
     return {
-        name: [json.dumps(item, default=str) for item in client.scan(TableName=table)["Items"]]
+        name: [readable(item) for item in client.scan(TableName=table)["Items"]]
         for name, table in tables.items()
     }
+
+
+def readable(item: dict[str, Any]) -> str:
+    """An item as text, with a stream tip's compressed snapshot opened."""
+    if "snapshot" in item:
+        item = {**item, "snapshot": zlib.decompress(item["snapshot"]["B"]).decode()}
+    return json.dumps(item, default=str)
 
 
 def leaks(texts: list[str]) -> list[str]:

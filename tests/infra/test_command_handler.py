@@ -17,9 +17,18 @@ from events import AgencyAdmitted, Event
 from infra.command_handler import (
     CommandHandler,
     ConcurrencyRetriesExhaustedError,
+    SnapshotUnreadableError,
     round_stream_id,
 )
-from infra.eventstore import ConcurrencyError, InMemoryEventStore, NewEvent, RecordedEvent
+from infra.eventstore import (
+    ConcurrencyError,
+    InMemoryEventStore,
+    LoadedStream,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+)
+from infra.eventstore.records import MAX_SNAPSHOT_BYTES
 from tests.support.new_events import new_event
 
 STREAM = round_stream_id("2015-3")
@@ -76,13 +85,22 @@ class RivalWrites:
         self.appends = 0
         self._rivals = iter(rivals)
 
-    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> int:
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        snapshot: Snapshot | None = None,
+    ) -> int:
         self.appends += 1
         rival = next(self._rivals, None)
         if rival is not None:
             version = self.store.last_version(stream_id)
             self.store.append(stream_id, version, [new_event(AgencyAdmitted(org_number=rival))])
-        return self.store.append(stream_id, expected_version, events)
+        return self.store.append(stream_id, expected_version, events, snapshot)
+
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        return self.store.load(stream_id, snapshot_format)
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         return self.store.read(stream_id, after_version)
@@ -243,3 +261,97 @@ def test_a_handler_needs_at_least_one_attempt() -> None:
 
 def test_a_rounds_events_live_in_the_round_stream() -> None:
     assert round_stream_id("2015-3") == "round-2015-3"
+
+
+class AdmittedSnapshots:
+    """A codec for the fake state: the admitted org numbers, comma-separated."""
+
+    format = "admitted/1"
+
+    def __init__(self, *, limit: int | None = None) -> None:
+        self.decoded: list[bytes] = []
+        self._limit = limit  # states with more agencies than this encode oversized
+
+    def encode(self, state: Admitted) -> bytes:
+        if self._limit is not None and len(state) > self._limit:
+            return b"x" * (MAX_SNAPSHOT_BYTES + 1)
+        return ",".join(sorted(state)).encode()
+
+    def decode(self, data: bytes) -> Admitted:
+        self.decoded.append(data)
+        if not data.replace(b",", b"").replace(b"-", b"").isdigit():
+            raise SnapshotUnreadableError(f"not a list of org numbers: {data[:20]!r}")
+        return frozenset(data.decode().split(","))
+
+
+def snapshotting(
+    store: InMemoryEventStore, decide: FakeDecider, codec: AdmittedSnapshots
+) -> CommandHandler[Admit, Admitted]:
+    return CommandHandler(store, decide, evolve, TickingClock(), ids().__next__, snapshots=codec)
+
+
+def admit(handler: CommandHandler[Admit, Admitted], *orgs: str) -> int:
+    return handler.handle(
+        Admit(orgs), stream_id=STREAM, actor="staff:a", correlation_id="r"
+    ).version
+
+
+def test_each_append_keeps_a_snapshot_of_the_state_it_leaves() -> None:
+    # GIVEN a handler with a snapshot codec
+    store, codec = InMemoryEventStore(), AdmittedSnapshots()
+    handler = snapshotting(store, FakeDecider(), codec)
+    # WHEN two commands append three events
+    admit(handler, SKV, KV)
+    admit(handler, FMI)
+    # THEN the stream's snapshot is of the state after all three, at version 3
+    loaded = store.load(STREAM, codec.format)
+    assert loaded.snapshot is not None
+    assert (loaded.snapshot.version, loaded.snapshot.data) == (
+        3,
+        b"202100-0225,202100-5448,202100-6578",
+    )
+    assert loaded.events == ()
+
+
+def test_a_command_decides_on_the_snapshot_without_folding_the_events() -> None:
+    # GIVEN a stream whose last append kept a snapshot
+    store, codec, decide = InMemoryEventStore(), AdmittedSnapshots(), FakeDecider()
+    handler = snapshotting(store, decide, codec)
+    admit(handler, SKV, KV)
+    # WHEN another command comes
+    admit(handler, KV, FMI)
+    # THEN it decided on the decoded snapshot: the state of both events, no event folded
+    assert codec.decoded == [b"202100-0225,202100-5448"]
+    assert decide.calls[-1][1] == frozenset({SKV, KV})
+    assert admitted_in(store) == [SKV, KV, FMI]
+
+
+def test_an_unreadable_snapshot_is_folded_around_and_replaced() -> None:
+    # GIVEN a stream whose snapshot is in the codec's format but does not decode
+    store, codec, decide = InMemoryEventStore(), AdmittedSnapshots(), FakeDecider()
+    store.append(
+        STREAM, 0, [new_event(AgencyAdmitted(org_number=SKV))], Snapshot(1, codec.format, b"?!")
+    )
+    # WHEN a command comes
+    admit(snapshotting(store, decide, codec), KV)
+    # THEN it decided on the folded events, and its append kept a readable snapshot
+    assert decide.calls[-1][1] == frozenset({SKV})
+    loaded = store.load(STREAM, codec.format)
+    assert loaded.snapshot == Snapshot(2, codec.format, b"202100-0225,202100-5448")
+
+
+def test_a_state_too_large_for_a_snapshot_is_appended_without_one() -> None:
+    # GIVEN a codec whose encoding outgrows the snapshot limit past one agency
+    store, codec, decide = InMemoryEventStore(), AdmittedSnapshots(limit=1), FakeDecider()
+    handler = snapshotting(store, decide, codec)
+    admit(handler, SKV)
+    # WHEN a command leaves a state too large to keep
+    admit(handler, KV)
+    # THEN its events are appended all the same, the last snapshot that fitted is kept,
+    # and the next command folds the event after it
+    loaded = store.load(STREAM, codec.format)
+    assert loaded.snapshot == Snapshot(1, codec.format, SKV.encode())
+    assert [r.version for r in loaded.events] == [2]
+    admit(handler, FMI)
+    assert decide.calls[-1][1] == frozenset({SKV, KV})
+    assert admitted_in(store) == [SKV, KV, FMI]

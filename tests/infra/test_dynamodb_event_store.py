@@ -11,11 +11,12 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from events import AgencyApplied, event_to_json
-from infra.eventstore import ConcurrencyError, DynamoDBEventStore
-from infra.eventstore.dynamodb import recorded_event_from_item
+from infra.eventstore import ConcurrencyError, DynamoDBEventStore, Snapshot
+from infra.eventstore.dynamodb import is_tip, recorded_event_from_item, to_item
+from infra.eventstore.records import encode
 from tests.support.aws import REGION
 from tests.support.event_examples import EXAMPLES
-from tests.support.new_events import metadata, new_event, numbered
+from tests.support.new_events import metadata, new_event, number_of, numbered
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -172,7 +173,80 @@ def test_the_table_stream_carries_each_event_as_it_reads_from_the_store(
         StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator)["Records"]
-    # THEN each new image decodes to the same recorded event a read gives
-    images = [recorded_event_from_item(r["dynamodb"]["NewImage"]) for r in records]
+    # THEN each event's new image decodes to the same recorded event a read gives
+    events = [r for r in records if not is_tip(r["dynamodb"]["NewImage"])]
+    images = [recorded_event_from_item(r["dynamodb"]["NewImage"]) for r in events]
     assert images == list(store.read(STREAM))
-    assert {r["eventName"] for r in records} == {"INSERT"}
+    assert {r["eventName"] for r in events} == {"INSERT"}
+    # AND the stream's tip, written in the same transaction, is told apart by its version 0
+    # (moto records an update that creates an item twice, first with its keys alone)
+    tips = [r["dynamodb"]["NewImage"] for r in records if is_tip(r["dynamodb"]["NewImage"])]
+    assert tips[-1]["head"] == {"N": "2"}
+
+
+def requests_made(client: DynamoDBClient) -> list[str]:
+    """The names of the operations the client calls from now on."""
+    made: list[str] = []
+    client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: made.append(model.name)
+    )
+    return made
+
+
+def test_a_stream_whose_snapshot_is_at_its_head_loads_with_one_read_however_long(
+    dynamodb_client: DynamoDBClient, event_store_table: str
+) -> None:
+    # GIVEN a stream of 300 events whose last append kept a snapshot
+    store = DynamoDBEventStore(dynamodb_client, event_store_table, page_size=40)
+    for start in range(1, 300, 99):
+        count = min(99, 300 - start + 1)
+        snapshot = Snapshot(start + count - 1, "n/1", b"state")
+        store.append(STREAM, start - 1, numbered(count, start=start), snapshot)
+    made = requests_made(dynamodb_client)
+    # WHEN it is loaded, and one more event appended
+    loaded = store.load(STREAM, "n/1")
+    store.append(STREAM, loaded.version, numbered(1, start=301), Snapshot(301, "n/1", b"s"))
+    # THEN that took one read (the tip) and one write (a transaction), not seven pages
+    assert made == ["GetItem", "TransactWriteItems"]
+    assert (loaded.version, loaded.events) == (300, ())
+
+
+def test_a_stream_stored_before_tips_existed_gets_its_tip_on_its_next_append(
+    dynamodb_client: DynamoDBClient, event_store_table: str
+) -> None:
+    # GIVEN two events stored as items alone, with no tip, as the store once wrote them
+    for event in numbered(2):
+        dynamodb_client.put_item(
+            TableName=event_store_table,
+            Item=to_item(encode(STREAM, number_of(event.event), event)),
+        )
+    store = DynamoDBEventStore(dynamodb_client, event_store_table)
+    # WHEN one is appended at its version, and another stale writer tries at a gap
+    assert store.append(STREAM, 2, numbered(1, start=3)) == 3
+    with pytest.raises(ConcurrencyError) as conflict:
+        store.append(STREAM, 5, numbered(1, start=6))
+    # THEN the stream reads whole and in order, its tip at its head, and the gap unwritten
+    assert [r.version for r in store.read(STREAM)] == [1, 2, 3]
+    assert conflict.value.actual == 3
+    tip = dynamodb_client.get_item(
+        TableName=event_store_table,
+        Key={"stream_id": {"S": STREAM}, "version": {"N": "0"}},
+        ConsistentRead=True,
+    )["Item"]
+    assert tip["head"] == {"N": "3"}
+
+
+def test_a_tipless_stream_expected_ahead_of_its_last_event_conflicts(
+    dynamodb_client: DynamoDBClient, event_store_table: str
+) -> None:
+    # GIVEN one event stored alone, with no tip
+    [event] = numbered(1)
+    dynamodb_client.put_item(TableName=event_store_table, Item=to_item(encode(STREAM, 1, event)))
+    store = DynamoDBEventStore(dynamodb_client, event_store_table)
+    # WHEN an append expects version 2 / THEN it conflicts and leaves no gap, and no tip
+    with pytest.raises(ConcurrencyError):
+        store.append(STREAM, 2, numbered(1, start=3))
+    assert store.last_version(STREAM) == 1
+    assert "Item" not in dynamodb_client.get_item(
+        TableName=event_store_table, Key={"stream_id": {"S": STREAM}, "version": {"N": "0"}}
+    )

@@ -86,6 +86,20 @@ def test_a_batch_of_stream_records_projects_every_view(pipeline: Pipeline) -> No
     assert_projection_of(pipeline, list(scenario().events))
 
 
+def test_the_streams_tip_records_in_a_batch_are_skipped(pipeline: Pipeline) -> None:
+    # GIVEN every scenario event appended, with the tips' records (each append updates its
+    # stream's tip) left among the events' records, as Lambda delivers them
+    seed(pipeline.events, scenario().events)
+    records = pipeline.tap.records(tips=True)
+    tips = [r for r in records if r["dynamodb"]["Keys"]["version"] == {"N": "0"}]
+    assert tips and len(records) == len(scenario().events) + len(tips)
+    # WHEN the batch reaches the projector
+    failed = pipeline.deliver(records)
+    # THEN none failed, and the views hold the projection of the events alone
+    assert failed == []
+    assert_projection_of(pipeline, list(scenario().events))
+
+
 def test_a_batch_delivered_twice_changes_nothing_the_second_time(pipeline: Pipeline) -> None:
     # GIVEN round 4's records, delivered once
     seed(pipeline.events, scenario().stream(ROUND_4_STREAM))
@@ -169,7 +183,20 @@ def test_a_record_that_fails_holds_back_the_later_records_of_its_stream_only(
         **{name: {"S": "x"} for name in ("event_id", "correlation_id", "causation_id", "actor")},
         **{name: {"S": "2016-01-01T00:00:00.000000Z"} for name in ("occurred_at", "recorded_at")},
     }
-    client.put_item(TableName=functions_env.tables["EventStoreTable"], Item=poison)
+    table = functions_env.tables["EventStoreTable"]
+    client.transact_write_items(  # as the store appends it: the event and its stream's tip
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": poison}},
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"stream_id": {"S": ROUND_4_STREAM}, "version": {"N": "0"}},
+                    "UpdateExpression": "SET head = :three",
+                    "ExpressionAttributeValues": {":three": {"N": "3"}},
+                }
+            },
+        ]
+    )
     seed(pipeline.events, round_4[3:5])
     seed(pipeline.events, round_3[2:4])
     records = pipeline.tap.records()
