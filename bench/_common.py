@@ -211,6 +211,26 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
     return sum(len(name.encode()) + value_size(value) for name, value in item.items())
 
 
+def attribute_sizes(item: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    return {name: len(name.encode()) + value_size(value) for name, value in item.items()}
+
+
+def updated_sizes(known: Mapping[str, int], update: Mapping[str, Any]) -> dict[str, int]:
+    """An item's attribute sizes after an update of the `SET #a = :x, b = :y` form (the only
+    form this code base writes), from its attribute sizes before."""
+    names = update.get("ExpressionAttributeNames", {})
+    values = update.get("ExpressionAttributeValues", {})
+    after = {**known, **attribute_sizes(update["Key"])}
+    expression = str(update["UpdateExpression"]).strip()
+    if not expression.upper().startswith("SET "):
+        raise ValueError(f"the meter prices SET updates only: {expression!r}")
+    for assignment in expression[4:].split(","):
+        name, value = (part.strip() for part in assignment.split("="))
+        attribute = names.get(name, name)
+        after[attribute] = len(attribute.encode()) + value_size(values[value])
+    return after
+
+
 @dataclass
 class Request:
     operation: str
@@ -233,6 +253,7 @@ class DynamoMeter:
     tagger: Callable[[], str] | None = None
     requests: list[Request] = field(default_factory=list)
     sizes: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)
+    attributes: dict[tuple[str, tuple[str, ...]], dict[str, int]] = field(default_factory=dict)
     unsized: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -288,6 +309,7 @@ class DynamoMeter:
             size = max(item_size(item), self.sizes.get(key, 0))
             if not failed:
                 self.sizes[key] = item_size(item)
+                self.attributes[key] = attribute_sizes(item)
             return Request(operation, table, write_units=max(1, math.ceil(size / 1024)))
         if operation in ("DeleteItem", "UpdateItem"):
             key = self._key(table, params["Key"])
@@ -307,6 +329,13 @@ class DynamoMeter:
                     size = max(item_size(spec["Item"]), self.sizes.get(key, 0))
                     if not failed:
                         self.sizes[key] = item_size(spec["Item"])
+                        self.attributes[key] = attribute_sizes(spec["Item"])
+                elif kind == "Update":
+                    key = self._key(name, spec["Key"])
+                    after = updated_sizes(self.attributes.get(key, {}), spec)
+                    size = max(sum(after.values()), self.sizes.get(key, 0))
+                    if not failed:
+                        self.sizes[key], self.attributes[key] = sum(after.values()), after
                 else:
                     key = self._key(name, spec["Key"])
                     size = self.sizes.get(key, 0)
@@ -327,6 +356,7 @@ class DynamoMeter:
                         )
                         if not failed:
                             self.sizes[key] = item_size(item)
+                            self.attributes[key] = attribute_sizes(item)
                     else:
                         key = self._key(name, write["DeleteRequest"]["Key"])
                         units += max(1, math.ceil(self.sizes.pop(key, 0) / 1024))

@@ -8,8 +8,10 @@ its stream, which nothing reads here), encoded and checked by the store's own ap
 (`prepare_append`, `to_item`: the very items `DynamoDBEventStore.append` writes, 99 events an
 append) but put with BatchWriteItem: moto's TransactWriteItems deep-copies the whole table for
 every action in it, so 10,000 events through `append` would take hours of emulator time.
-Then `--commands`
-single-event commands run through the real `CommandHandler` on that store: staff admit one
+The stream's tip (version 0) is written as the store leaves it, twice over: once with its head
+alone ("before": the handler folds every event, as it did before snapshots), once with a
+snapshot of the state at the head ("after": the handler keeps snapshots). Then `--commands`
+single-event commands run through the real `CommandHandler` on each: staff admit one
 applicant each (`DecideApplication` -> one `AgencyAdmitted`), so the stream is L, L+1, ...
 when they run. Every DynamoDB request the commands make is counted with botocore hooks on
 the client (`provide-client-params.dynamodb` / `after-call.dynamodb`) and priced in request
@@ -118,9 +120,12 @@ def history(round_id: str, length: int) -> tuple[list[object], list[str]]:
     return events, orgs
 
 
-def write_history(client: object, table: str, stream_id: str, events: list[object]) -> None:
+def write_history(
+    client: object, table: str, stream_id: str, events: list[object], snapshot: object = None
+) -> None:
     """The events as the store encodes and checks an append (`prepare_append`, `to_item`),
-    written with BatchWriteItem: see the module docstring for why not TransactWriteItems."""
+    written with BatchWriteItem (see the module docstring for why not TransactWriteItems), and
+    the stream's tip as the store leaves it: its head, and the snapshot if one is given."""
     from events import EventMetadata
     from infra.eventstore import MAX_EVENTS_PER_APPEND, NewEvent
     from infra.eventstore.dynamodb import to_item
@@ -146,6 +151,14 @@ def write_history(client: object, table: str, stream_id: str, events: list[objec
             answer = client.batch_write_item(RequestItems={table: puts})  # type: ignore[attr-defined]
             if answer.get("UnprocessedItems"):
                 raise SystemExit("moto left items unprocessed")
+    tip = {"stream_id": {"S": stream_id}, "version": {"N": "0"}, "head": {"N": str(len(events))}}
+    if snapshot is not None:
+        tip |= {
+            "snapshot": {"B": snapshot.data},  # type: ignore[attr-defined]
+            "snapshot_version": {"N": str(snapshot.version)},  # type: ignore[attr-defined]
+            "snapshot_format": {"S": snapshot.format},  # type: ignore[attr-defined]
+        }
+    client.put_item(TableName=table, Item=tip)  # type: ignore[attr-defined]
 
 
 def spread(values: list[float]) -> str:
@@ -169,10 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     from moto import mock_aws
 
-    from domain import DecideApplication, decide, evolve
+    from domain import DecideApplication, decide, evolve, fold
     from infra.clock import ManualClock
     from infra.command_handler import CommandHandler, round_stream_id
-    from infra.eventstore import DynamoDBEventStore
+    from infra.eventstore import DynamoDBEventStore, Snapshot
+    from infra.snapshots import round_state_snapshots
     from infra.template import dynamodb_tables, load_template
 
     warnings.simplefilter("ignore")
@@ -187,56 +201,63 @@ def main(argv: list[str] | None = None) -> int:
         keys = table_keys(template)
         meter = DynamoMeter(keys)
         meter.attach(client.meta.events)
+        codec = round_state_snapshots()
         for length in lengths:
-            table = f"{spec['TableName']}-{length}"
-            # The template's table without its stream: nothing reads it here, and under moto
-            # its records would be copied with the table on every transaction.
-            definition = {k: v for k, v in spec.items() if k != "StreamSpecification"}
-            client.create_table(**{**definition, "TableName": table})  # type: ignore[arg-type]
-            meter.keys[table] = keys[spec["TableName"]]
-            store = DynamoDBEventStore(client, table)
             round_id = f"stress-{length}"
             stream_id = round_stream_id(round_id)
             events, orgs = history(round_id, length)
-            built = time.perf_counter()
-            write_history(client, table, stream_id, events)
-            build_s = time.perf_counter() - built
-            handler = CommandHandler(
-                store,
-                decide,
-                evolve,
-                ManualClock(T0 + timedelta(days=35)),
-                lambda: uuid.uuid4().hex,
-            )
-            counts, total_ms, own_ms = [], [], []
-            for k in range(min(args.commands, len(orgs))):
-                command = DecideApplication(round_id, orgs[-1 - k], "admit", f"ESV 2026/{k}")
-                mark, in_moto = meter.mark(), MotoClock.spent()
-                started = time.perf_counter()
-                result = handler.handle(
-                    command, stream_id=stream_id, actor="staff:bench", correlation_id="bench"
+            state = fold(events)  # type: ignore[arg-type]
+            snapshot = Snapshot(length, codec.format, codec.encode(state))  # type: ignore[arg-type]
+            for mode in ("fold", "snapshot"):
+                table = f"{spec['TableName']}-{length}-{mode}"
+                # The template's table without its stream: nothing reads it here, and under moto
+                # its records would be copied with the table on every transaction.
+                definition = {k: v for k, v in spec.items() if k != "StreamSpecification"}
+                client.create_table(**{**definition, "TableName": table})  # type: ignore[arg-type]
+                meter.keys[table] = keys[spec["TableName"]]
+                store = DynamoDBEventStore(client, table)
+                built = time.perf_counter()
+                kept = snapshot if mode == "snapshot" else None
+                write_history(client, table, stream_id, events, kept)
+                build_s = time.perf_counter() - built
+                handler = CommandHandler(
+                    store,
+                    decide,
+                    evolve,
+                    ManualClock(T0 + timedelta(days=35)),
+                    lambda: uuid.uuid4().hex,
+                    snapshots=codec if mode == "snapshot" else None,
                 )
-                elapsed = time.perf_counter() - started
-                if len(result.events) != 1 or result.version != length + k + 1:
-                    raise SystemExit(f"unexpected result at {length}: {result}")
-                counts.append(summarise(meter.since(mark)))
-                total_ms.append(elapsed * 1000)
-                own_ms.append((elapsed - (MotoClock.spent() - in_moto)) * 1000)
-            met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
-            rows.append(
-                [
-                    f"{length:,}",
-                    *(
-                        spread([c[name] for c in counts])
-                        for name in ("reads", "writes", "rru", "wru")
-                    ),
-                    f"{median(total_ms):.1f}",
-                    f"{median(own_ms):.1f}",
-                    "1 + 1",
-                    "[green]PASS[/green]" if met else "[red]FAIL[/red]",
-                    f"{build_s:.1f}",
-                ]
-            )
+                counts, total_ms, own_ms = [], [], []
+                for k in range(min(args.commands, len(orgs))):
+                    command = DecideApplication(round_id, orgs[-1 - k], "admit", f"ESV 2026/{k}")
+                    mark, in_moto = meter.mark(), MotoClock.spent()
+                    started = time.perf_counter()
+                    result = handler.handle(
+                        command, stream_id=stream_id, actor="staff:bench", correlation_id="bench"
+                    )
+                    elapsed = time.perf_counter() - started
+                    if len(result.events) != 1 or result.version != length + k + 1:
+                        raise SystemExit(f"unexpected result at {length}: {result}")
+                    counts.append(summarise(meter.since(mark)))
+                    total_ms.append(elapsed * 1000)
+                    own_ms.append((elapsed - (MotoClock.spent() - in_moto)) * 1000)
+                met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
+                rows.append(
+                    [
+                        f"{length:,}",
+                        "fold (before)" if mode == "fold" else "snapshot (after)",
+                        *(
+                            spread([c[name] for c in counts])
+                            for name in ("reads", "writes", "rru", "wru")
+                        ),
+                        f"{median(total_ms):.1f}",
+                        f"{median(own_ms):.1f}",
+                        f"{len(snapshot.data) / 1024:.1f}" if kept else "-",
+                        "[green]PASS[/green]" if met else "[red]FAIL[/red]",
+                        f"{build_s:.1f}",
+                    ]
+                )
         unsized = meter.unsized
         sizes = list(meter.sizes.values())
 
@@ -248,35 +269,41 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in (
         "stream length",
+        "load",
         "read req",
         "write req",
         "RRU",
         "WRU",
         "ms/command",
         "own ms",
-        "target R+W",
-        "target met",
+        "snapshot KB",
+        "1R + 1W",
         "build s",
     ):
-        result.add_column(name, justify="left" if name == "target met" else "right")
+        result.add_column(name, justify="left" if name in ("load", "1R + 1W") else "right")
     for row in rows:
         result.add_row(*row)
     out.print(result)
-    failed = [row[0] for row in rows if "FAIL" in row[8]]
+    after = [row for row in rows if row[1].startswith("snapshot")]
+    before = [row for row in rows if row[1].startswith("fold")]
+    failed = [row[0] for row in after if "FAIL" in row[9]]
     average = sum(sizes) / len(sizes) if sizes else 0
     out.print(
         "Target, 1 read + 1 write request per command at every length: "
         + (f"[red]not met[/red] (fails at {', '.join(failed)} events)" if failed else "met")
-        + f". Events average {average:.0f} B here, so one 1 MB Query page holds about "
-        f"{1_048_576 / average:,.0f} of them; past that the read takes more requests, and its "
-        f"units grow with every event before that: {rows[0][3]} RRU at {rows[0][0]} events, "
-        f"{rows[-1][3]} at {rows[-1][0]}."
+        + f". Before (folding every event): {before[0][4]} RRU at {before[0][0]} events, "
+        f"{before[-1][4]} at {before[-1][0]}, the read paged past 1 MB (events average "
+        f"{average:.0f} B, about {1_048_576 / max(average, 1):,.0f} to a page). After: "
+        f"{after[0][4]} RRU at {after[0][0]}, {after[-1][4]} at {after[-1][0]}: what grows is "
+        "the state (the applicants), not the history."
     )
     out.print(
-        "Per command the read is one strongly consistent Query of the whole stream, in pages of "
-        "at most 1 MB, and the write one TransactWriteItems: a ConditionCheck on the expected "
-        "version's item and a Put of the new event, 2 WRU per KB each. WRU stay flat; RRU and "
-        "time grow linearly with the stream even while the read is one request."
+        "Per command, before: one strongly consistent Query of the whole stream, in pages of "
+        "at most 1 MB; after: one strongly consistent GetItem of the stream's tip (its head "
+        "and the snapshot). The write either way is one TransactWriteItems: an Update of the "
+        "tip (conditional on the head the command decided on; with the new snapshot after) "
+        "and a Put of the new event, 2 WRU per KB each: the snapshot is rewritten with every "
+        "command, so WRU grow with the state's size."
     )
     out.print(UNITS_MODEL)
     if unsized:
