@@ -6,13 +6,17 @@ with that append, so the next command loads the state in one read instead of fol
 whole stream; a snapshot it cannot use (another format, unreadable, or none) only means
 folding the events, as without a codec.
 
-Retrying on a concurrency conflict lives here and nowhere else; each retry is reported to an
-optional `on_retry` callback (the composition root counts and logs them), so how often
-commands lose races is observable without this module knowing about metrics or logs.
+Retrying on a concurrency conflict lives here and nowhere else, after a pause drawn at random
+up to a bound that doubles with each retry ("full jitter": racers that lost together do not
+come back together). Each retry is reported to an optional `on_retry` callback (the
+composition root counts and logs them), so how often commands lose races is observable
+without this module knowing about metrics or logs.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +55,11 @@ class SnapshotCodec(Protocol[StateT]):
     def decode(self, data: bytes) -> StateT:
         """The state; raises `SnapshotUnreadableError` for data it cannot decode."""
         ...
+
+
+def full_jitter(retry: int, *, base: float = 0.005, cap: float = 0.2) -> float:
+    """Seconds to pause before retry `retry` (1 for the first): uniform up to base * 2^retry."""
+    return random.uniform(0.0, min(cap, base * 2**retry))  # noqa: S311 (not for secrets)
 
 
 def round_stream_id(round_id: str) -> str:
@@ -122,6 +131,8 @@ class CommandHandler(Generic[CommandT, StateT]):
         max_attempts: int = 4,
         on_retry: Callable[[Retry], None] | None = None,
         snapshots: SnapshotCodec[StateT] | None = None,
+        pause: Callable[[int], float] = full_jitter,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts is at least 1, got {max_attempts}")
@@ -133,6 +144,8 @@ class CommandHandler(Generic[CommandT, StateT]):
         self._max_attempts = max_attempts
         self._on_retry = on_retry
         self._snapshots = snapshots
+        self._pause = pause
+        self._sleep = sleep
 
     def handle(
         self,
@@ -160,10 +173,12 @@ class CommandHandler(Generic[CommandT, StateT]):
                 new_version = self._store.append(stream_id, version, new, snapshot)
             except ConcurrencyError as error:
                 conflict = error  # someone else appended first: decide again on what they wrote
-                if attempt < self._max_attempts and self._on_retry is not None:
-                    self._on_retry(
-                        Retry(stream_id, attempt + 1, self._max_attempts, version, error.actual)
-                    )
+                if attempt < self._max_attempts:
+                    if self._on_retry is not None:
+                        self._on_retry(
+                            Retry(stream_id, attempt + 1, self._max_attempts, version, error.actual)
+                        )
+                    self._sleep(self._pause(attempt))
                 continue
             except Exception as error:
                 if is_unavailable(error):

@@ -18,6 +18,7 @@ from infra.command_handler import (
     CommandHandler,
     ConcurrencyRetriesExhaustedError,
     SnapshotUnreadableError,
+    full_jitter,
     round_stream_id,
 )
 from infra.eventstore import (
@@ -355,3 +356,33 @@ def test_a_state_too_large_for_a_snapshot_is_appended_without_one() -> None:
     admit(handler, FMI)
     assert decide.calls[-1][1] == frozenset({SKV, KV})
     assert admitted_in(store) == [SKV, KV, FMI]
+
+
+def test_each_retry_waits_a_pause_that_grows_with_the_retries() -> None:
+    # GIVEN a store where rivals win the first three appends, and a handler that records pauses
+    store = RivalWrites(InMemoryEventStore(), [SKV, KV, FMI])
+    slept: list[float] = []
+    handler = CommandHandler(
+        store,
+        FakeDecider(),
+        evolve,
+        TickingClock(),
+        ids().__next__,
+        pause=lambda retry: retry / 100,
+        sleep=slept.append,
+    )
+    # WHEN a command loses three races and wins the fourth
+    result = handler.handle(
+        Admit(("202100-4979",)), stream_id=STREAM, actor="a", correlation_id="c"
+    )
+    # THEN it paused before each retry, by the pause for that retry, and not after winning
+    assert result.attempts == 4
+    assert slept == [0.01, 0.02, 0.03]
+
+
+@pytest.mark.parametrize("retry", [1, 2, 5, 10])
+def test_full_jitter_stays_between_zero_and_its_doubling_bound(retry: int) -> None:
+    bound = min(0.2, 0.005 * 2**retry)
+    pauses = [full_jitter(retry) for _ in range(200)]
+    assert all(0 <= pause <= bound for pause in pauses)
+    assert max(pauses) > bound / 2  # spread over the range, not stuck at one end
