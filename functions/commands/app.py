@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,10 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.commands.problems import unsupported_media_type
 from functions.commands.requests import parse_json_body
 from functions.commands.routes import router
+from functions.common import tracing
 from functions.common.problems import register_problem_handlers
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer()  # X-Ray's only where tracing is on
 metrics = Metrics()
 
 app = APIGatewayHttpResolver(

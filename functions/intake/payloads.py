@@ -3,12 +3,16 @@
 Both providers' application forms end up as one flat `ApplicationForm`. A payload that does
 not match raises `MalformedPayloadError`, whose `errors` name the fields (location and error
 type only): the values are never echoed, since they may hold personal data.
+
+The models' validators are built on first use, not on import (`defer_build`): a Typeform
+delivery builds Typeform's, a Standard Webhooks delivery its own, a forged one neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -65,7 +69,7 @@ HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://\S{1,2000}$")]
 class ApplicationForm(BaseModel):
     """An application, whichever form it came through; unknown fields are ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     round_id: RoundRef
     org_number: OrgNumberAsGiven
@@ -82,14 +86,14 @@ class ApplicationForm(BaseModel):
 # Typeform's delivery: https://www.typeform.com/developers/webhooks/example-payload/
 
 
-class _TypeformField(BaseModel):
+class _TypeformField(BaseModel, defer_build=True):
     ref: str | None = None
 
 
 class _TypeformAnswer(BaseModel):
     """`{"type": T, T: value, "field": {"ref": …}}`; the value sits under the key named by T."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str
     field: _TypeformField
@@ -98,11 +102,11 @@ class _TypeformAnswer(BaseModel):
         return (self.model_extra or {}).get(self.type)
 
 
-class _TypeformHidden(BaseModel):
+class _TypeformHidden(BaseModel, defer_build=True):
     round_id: RoundRef
 
 
-class _TypeformResponse(BaseModel):
+class _TypeformResponse(BaseModel, defer_build=True):
     form_id: str
     token: str
     submitted_at: Instant
@@ -110,7 +114,7 @@ class _TypeformResponse(BaseModel):
     answers: list[_TypeformAnswer]
 
 
-class TypeformDelivery(BaseModel):
+class TypeformDelivery(BaseModel, defer_build=True):
     event_id: DeliveryId
     event_type: Literal["form_response"]
     form_response: _TypeformResponse
@@ -124,7 +128,7 @@ class SubmittedApplication(ApplicationForm):
 
 
 class SubmittedPlan(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     type: Literal["plan.submitted"]
     round_id: RoundRef
@@ -135,7 +139,12 @@ class SubmittedPlan(BaseModel):
 
 
 FormsDelivery = Annotated[SubmittedApplication | SubmittedPlan, Field(discriminator="type")]
-_FORMS_DELIVERY: TypeAdapter[SubmittedApplication | SubmittedPlan] = TypeAdapter(FormsDelivery)
+
+
+@cache
+def _forms_delivery() -> TypeAdapter[SubmittedApplication | SubmittedPlan]:
+    return TypeAdapter(FormsDelivery)
+
 
 _TEXT_ANSWERS = (
     "org_number",
@@ -166,7 +175,7 @@ def parse_typeform(body: bytes) -> tuple[TypeformDelivery, ApplicationForm]:
 
 def parse_forms(body: bytes) -> SubmittedApplication | SubmittedPlan:
     """A Standard Webhooks delivery's body: an application or a plan, by its `type`."""
-    delivery = _validate(lambda: _FORMS_DELIVERY.validate_json(body))
+    delivery = _validate(lambda: _forms_delivery().validate_json(body))
     _require_unambiguous(body)
     return delivery
 

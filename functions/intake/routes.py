@@ -3,11 +3,17 @@
 Every authenticated, well-formed delivery is answered 202 with what became of it, so a
 sender never retries a business refusal; 404 and 410 are never used for business reasons
 (Typeform disables a webhook that answers them).
+
+The domain, the events, the vault and the command handler (`deliveries`) are imported by the
+first delivery that is authenticated and well formed, not by the cold start: a forged or
+malformed one is answered without them.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,18 +22,18 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from events import Source
 from functions.common import bootstrap
 from functions.common.problems import PROBLEM_JSON, Problem, problem, problem_responses
 from functions.common.settings import secret
-from functions.intake import deliveries, payloads, signatures
-from functions.intake.deliveries import Outcome
+from functions.intake import payloads, signatures
 from functions.intake.payloads import MAX_BODY_BYTES, MalformedPayloadError
-from infra.command_handler import ConcurrencyRetriesExhaustedError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+    from events import Source
+    from functions.intake.deliveries import Outcome
 
 router = Router()  # type: ignore[no-untyped-call]
 logger = Logger(child=True)
@@ -50,6 +56,10 @@ class PayloadTooLargeError(Exception):
 
 class UnauthenticatedDeliveryError(Exception):
     pass
+
+
+class RoundBusyError(Exception):
+    """The command handler ran out of retries against concurrent writers."""
 
 
 _RESPONSES = cast(
@@ -75,9 +85,12 @@ def typeform_delivery() -> Response[DeliveryAnswer]:
     if not signatures.is_signed_by_typeform(secret("TYPEFORM_SECRET"), body, headers):
         raise UnauthenticatedDeliveryError
     delivery, form = payloads.parse_typeform(body)
-    outcome = deliveries.record_application(
-        form, delivery_id=delivery.event_id, source="typeform", received_at=bootstrap.now()
-    )
+    from functions.intake import deliveries
+
+    with _busy_when_out_of_retries():
+        outcome = deliveries.record_application(
+            form, delivery_id=delivery.event_id, source="typeform", received_at=bootstrap.now()
+        )
     return _answer(outcome, delivery.event_id, form.round_id)
 
 
@@ -90,12 +103,15 @@ def forms_delivery() -> Response[DeliveryAnswer]:
     delivery_id = _webhook_id(headers)
     delivery = payloads.parse_forms(body)
     source: Source = "forms"
-    if isinstance(delivery, payloads.SubmittedPlan):
-        outcome = deliveries.record_plan(delivery, delivery_id=delivery_id, source=source)
-    else:
-        outcome = deliveries.record_application(
-            delivery, delivery_id=delivery_id, source=source, received_at=bootstrap.now()
-        )
+    from functions.intake import deliveries
+
+    with _busy_when_out_of_retries():
+        if isinstance(delivery, payloads.SubmittedPlan):
+            outcome = deliveries.record_plan(delivery, delivery_id=delivery_id, source=source)
+        else:
+            outcome = deliveries.record_application(
+                delivery, delivery_id=delivery_id, source=source, received_at=bootstrap.now()
+            )
     return _answer(outcome, delivery_id, delivery.round_id)
 
 
@@ -119,8 +135,8 @@ def _malformed(error: MalformedPayloadError) -> Response[str]:
     return problem(400, "Bad Request", error.detail, errors=error.errors)
 
 
-@router.exception_handler(ConcurrencyRetriesExhaustedError)  # type: ignore[untyped-decorator]
-def _busy(_: ConcurrencyRetriesExhaustedError) -> Response[str]:
+@router.exception_handler(RoundBusyError)  # type: ignore[untyped-decorator]
+def _busy(_: RoundBusyError) -> Response[str]:
     _count("DeliveriesBusy")
     response = problem(
         503,
@@ -130,6 +146,17 @@ def _busy(_: ConcurrencyRetriesExhaustedError) -> Response[str]:
     )
     response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
+
+
+@contextmanager
+def _busy_when_out_of_retries() -> Iterator[None]:
+    """Losing every retry to concurrent writers is answered 503 (`_busy`)."""
+    from infra.command_handler import ConcurrencyRetriesExhaustedError
+
+    try:
+        yield
+    except ConcurrencyRetriesExhaustedError as busy:
+        raise RoundBusyError(str(busy)) from busy
 
 
 def _received(provider: Literal["typeform", "forms"]) -> tuple[bytes, dict[str, str]]:

@@ -3,6 +3,9 @@
 Every route is one read of a view's active generation (a GetItem or a Query); the CSV pages
 through its Query. An unknown round or agency is a 404 problem; a malformed path or query
 parameter a 422.
+
+The read models (`infra.readmodels`: its views, projector and the event store's decoder) are
+imported by the first query that reads them, not by the cold start.
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ from functions.queries.models import (
     RoundPairs,
     RoundPlans,
 )
-from infra.readmodels.documents import JsonObject
-from infra.readmodels.reader import ReadModels
-from infra.readmodels.views.participation import COLUMNS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+    from infra.readmodels.documents import JsonObject
+    from infra.readmodels.reader import ReadModels
 
 router = Router()  # type: ignore[no-untyped-call]
 metrics = Metrics()
@@ -74,6 +77,8 @@ def _documented(model: type[BaseModel] | None, *statuses: int) -> dict[int, Open
 
 
 def _read_models() -> ReadModels:
+    from infra.readmodels.reader import ReadModels
+
     return ReadModels(bootstrap.read_models())
 
 
@@ -202,6 +207,8 @@ def health() -> Health:
 
 def participation_csv(rows: Iterable[JsonObject], delimiter: str = ",") -> str:
     """RFC 4180 CSV (CRLF, quoted where needed) after a UTF-8 byte order mark."""
+    from infra.readmodels.views.participation import COLUMNS
+
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
