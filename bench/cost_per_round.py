@@ -13,11 +13,14 @@ What runs (all under moto, in this process, as `tests/lifecycle` runs it):
 - round 3 of 2015's dates (scheduled 2014-09-01, closed 2015-12-10: 15 months), with 12
   agencies: applications, admissions, 6 pairs, 6 plans, 6 presentations, and the scheduled
   transitions the state machine fires;
-- time is program time that runs at AWS's pace for the state machine: each Wait state is
-  capped at a day (`functions.lifecycle.policy`), so the execution loops once a day for the
-  round's whole life, as on AWS. The clock (`BarrierClock`) lets a Wait end at once in real
-  time while program time jumps to its end, and holds the execution whenever it would pass
-  the instant staff act next: the loop count and every read it makes are AWS's, not a demo's.
+- time is program time that runs at AWS's pace for the state machine: each Wait state lasts
+  until the round's next transition is due (`functions.lifecycle.policy`: no cap, since a
+  reschedule or cancellation is acted on by the stream-fed starter, not by the loop looking
+  again), or until the execution must hand over to its next generation (`RENEW_AFTER` of its
+  life, inside Step Functions' one-year limit), as on AWS. The clock (`BarrierClock`) lets a
+  Wait end at once in real time while program time jumps to its end, and holds the execution
+  whenever it would pass the instant staff act next: the loop count and every read it makes
+  are AWS's, not a demo's.
 
 What is counted: Lambda invocations per function (each handler wrapped), their time in
 process and the AWS calls they make (botocore hooks on the default session), DynamoDB
@@ -212,11 +215,14 @@ class Recorder:
             at = self.clock()
             log_bytes, log_lines = self.stdout.mine()
             in_moto = MotoClock.spent()
+            parked = getattr(self.clock, "parked_here", lambda: 0.0)
+            parked_before = parked()
             started = time.perf_counter()
             try:
                 return handler(event, context)
             finally:
-                elapsed = time.perf_counter() - started
+                # time held at the barrier (program time standing still) is not the handler's
+                elapsed = time.perf_counter() - started - (parked() - parked_before)
                 stack.pop()
                 wrote, lines = self.stdout.mine()
                 with self._lock:
@@ -252,8 +258,8 @@ def barrier_clock(start: datetime) -> Any:
         `NextTransition` asks the clock when, in real time, its Wait state should end
         (`policy.wake_at`). This clock answers "already" and moves program time to that
         instant, unless the instant lies beyond `limit` (when staff act next): then it holds
-        the task until the driver raises the limit. So each day-capped Wait is one loop of
-        the state machine, as on AWS, and staff act between loops at their own instants.
+        the task until the driver raises the limit. So each Wait is one loop of the state
+        machine, as on AWS, and staff act between loops at their own instants.
         """
 
         def __init__(self) -> None:
@@ -262,12 +268,19 @@ def barrier_clock(start: datetime) -> Any:
             self._limit = start
             self.parked: datetime | None = None
             self.released = False
+            self._parked_seconds: dict[int, float] = defaultdict(float)
+
+        def parked_here(self) -> float:
+            """Real seconds this thread has been held at the barrier, in all."""
+            return self._parked_seconds[threading.get_ident()]
 
         def wall_time(self, instant: datetime) -> datetime:
             with self._cond:
                 self.parked = instant
                 self._cond.notify_all()
+                held = time.perf_counter()
                 self._cond.wait_for(lambda: self._limit >= instant or self.released)
+                self._parked_seconds[threading.get_ident()] += time.perf_counter() - held
                 self.parked = None
                 if instant > self():
                     self.advance_to(instant)
@@ -634,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
             STATE_MACHINE_ARN=arn,
         )
         from functions.common import bootstrap
-        from functions.lifecycle.policy import ITERATIONS_PER_EXECUTION
+        from functions.lifecycle.policy import RENEW_AFTER
         from infra.local.lambdas import LocalLambdas, install, uninstall
         from infra.local.lifecycle import LIFECYCLE_FUNCTIONS
         from infra.serve.streams import Consumer, StreamPump, stream_mappings
@@ -809,17 +822,23 @@ def main(argv: list[str] | None = None) -> int:
     out.print(states)
     loops = transitions.get("WaitUntilDue", 0)
     scheduled = sum(t in SCHEDULED_TRANSITIONS for t in types)
-    uncapped = 1 + 4 * scheduled + 3
+    round_days = (final.dates.closes_at - datetime.fromisoformat("2014-09-01T09:00:00+00:00")).days
+    day_capped = 4 * round_days + 2
+    handovers = transitions.get("HandOver", 0)
     out.print(
         f"Executions: {', '.join(f'{n} ({s})' for n, (s, _) in histories.items())}. "
         f"{loops} Wait states, one per loop of NextTransition + Route + WaitUntilDue + "
         f"ApplyTransition (4 transitions, 2 Lambda invocations, 2 reads of the whole stream): "
-        f"the Wait is capped at a day, so the 15-month round loops once a day, and after "
-        f"{ITERATIONS_PER_EXECUTION} loops hands over to a new execution (Begin, HandOver, "
-        "HandedOver). The round "
-        f"needed {scheduled} scheduled transitions; a Wait until each due date (no day cap) "
-        f"would be about 1 + 4 x {scheduled} + 3 = {uncapped} transitions "
-        f"(US$ {money(uncapped * price('sfn_transition'))}), not {total_transitions}.",
+        f"each Wait lasts until the next transition is due, so the round loops once per "
+        f"scheduled transition ({scheduled}), plus once per hand-over ({handovers} here), where "
+        f"an execution's Wait ends at its renewal instant ({RENEW_AFTER.days} days into its "
+        "life) and it starts the next generation (HandOver, HandedOver, then Begin of the "
+        "next). A reschedule or a "
+        "cancellation (none here) costs a stopped execution and, for a reschedule, a fresh "
+        "one's first loop (about 4 transitions). The earlier design, a Wait capped at a day so "
+        f"that an earlier date was seen within a day, looped once a day: about {day_capped} "
+        f"transitions (US$ {money(day_capped * price('sfn_transition'))}) for this round's "
+        f"{round_days} days, not {total_transitions}.",
         highlight=False,
     )
 

@@ -5,8 +5,10 @@ from the event store would mean scanning every event. A round the projector has 
 yet is missed for a day, but its start came from the stream already; a round the read model
 still shows open though it just finished gets an execution that reads the round and succeeds
 at once. Executions come from one ListExecutions: a round with none running gets the next
-generation after the highest it ever had, so a failed or timed-out execution is picked up
-again (after its alarm) and a second reconciler run the same day finds it started.
+generation of the latest schedule it had an execution for (the highest name, see
+`executions`), so a failed or timed-out execution is picked up again (after its alarm) and a
+second reconciler run the same day finds it started. Should the round have been rescheduled
+since, that execution hands the round to the new schedule's on its first loop.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common import bootstrap
 from functions.common.settings import settings
-from functions.lifecycle.executions import ExecutionName, start_execution
+from functions.lifecycle.executions import ExecutionName, executions, start_execution
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -38,31 +40,28 @@ class ReconciliationError(Exception):
 
 @dataclass(slots=True)
 class Executions:
-    """Per round: whether an execution runs, and the highest generation ever started."""
+    """Per round: whether an execution runs, and the highest name ever started."""
 
     running: set[str] = field(default_factory=set)
-    latest: dict[str, int] = field(default_factory=dict)
+    latest: dict[str, ExecutionName] = field(default_factory=dict)
 
     @classmethod
     def of(cls, client: SFNClient, state_machine_arn: str) -> Executions:
         found = cls()
-        pages = client.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn)
-        for page in pages:
-            for item in page["executions"]:
-                name = ExecutionName.parse(item["name"])
-                if name is None:
-                    continue
-                found.latest[name.round_id] = max(
-                    found.latest.get(name.round_id, 0), name.generation
-                )
-                if item["status"] == "RUNNING":
-                    found.running.add(name.round_id)
+        for execution in executions(client, state_machine_arn):
+            name = execution.name
+            if name.round_id not in found.latest or name > found.latest[name.round_id]:
+                found.latest[name.round_id] = name
+            if execution.running:
+                found.running.add(name.round_id)
         return found
 
     def missing(self, live_rounds: Iterable[str]) -> list[ExecutionName]:
-        """The executions to start: the next generation of each live round with none running."""
+        """The executions to start: the next after the latest, for each live round none runs for."""
         return [
-            ExecutionName(round_id, self.latest.get(round_id, 0) + 1)
+            latest.next_generation()
+            if (latest := self.latest.get(round_id))
+            else ExecutionName(round_id)
             for round_id in live_rounds
             if round_id not in self.running
         ]

@@ -11,6 +11,8 @@ keeps executable state machines apart from the others). Every task is a Lambda t
 one dispatch shim (`infra.local.lambdas`) is all the interpreter needs: moto's optimized
 `states:startExecution` integration drops its parameters (it passes `StateMachineArn` where
 botocore expects `stateMachineArn`), which is one reason `HandOver` is a Lambda task too.
+Creating it also makes moto stop executions as AWS does (`stop_cleanly`): the starter stops
+a round's execution when its schedule changes.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import urllib.request
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -73,11 +77,73 @@ def lifecycle_lambdas() -> LocalLambdas:
 
 def create_round_lifecycle(client: SFNClient, *, name: str = STATE_MACHINE_NAME) -> str:
     """Create the round-lifecycle state machine from its ASL file; returns its ARN."""
+    stop_cleanly()
     definition = substitute(ROUND_LIFECYCLE_ASL.read_text(encoding="utf-8"), local_substitutions())
     created = client.create_state_machine(
         name=name, definition=definition, roleArn=ROLE_ARN, type="STANDARD"
     )
     return created["stateMachineArn"]
+
+
+STOP_WAIT_SECONDS: Final = 30.0
+"""How long a local stop waits for the execution to reach a point where it can stop cleanly."""
+
+
+def stop_cleanly() -> None:
+    """Make moto stop an execution as AWS does: at once if it waits, after the state it runs.
+
+    moto carries out a stop by marking the execution stopped, which every part of the state
+    being evaluated then skips: a stop in the middle of a Task state leaves its evaluation
+    half done, the state fails with `States.Runtime`, and the failure overwrites the stop
+    (FAILED, not ABORTED). And a stop before the execution's thread has begun meets no
+    environment at all. Patched once per process: a state other than a Wait is evaluated
+    under its execution's lock, which a stop takes, so a stop lands between states or in a
+    Wait (which it interrupts); and a stop waits, briefly, for the thread to have begun.
+    Both waits are bounded (`STOP_WAIT_SECONDS`): a stop is never lost. (The lock is
+    re-entrant: a stop from within the execution's own task cannot wait for that task.)
+    """
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.component.state.wait.state_wait import StateWait
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if getattr(Execution.stop, "stops_cleanly", False):
+        return
+    stop = Execution.stop
+    evaluate = CommonStateField.eval
+    locks: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+    guard = threading.Lock()
+
+    def lock_of(env: Any) -> threading.RLock:
+        with guard:
+            return locks.setdefault(env, threading.RLock())
+
+    def evaluate_state(self: Any, env: Any) -> None:
+        if isinstance(self, StateWait) or env.is_frame():
+            evaluate(self, env)
+            return
+        with lock_of(env):
+            evaluate(self, env)
+
+    def stop_between_states(self: Any, *args: Any, **kwargs: Any) -> None:
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        worker = self.exec_worker
+        while worker is not None and worker.env is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        env = worker.env if worker is not None else None
+        if env is None:
+            stop(self, *args, **kwargs)
+            return
+        lock = lock_of(env)
+        locked = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            stop(self, *args, **kwargs)
+        finally:
+            if locked:
+                lock.release()
+
+    stop_between_states.stops_cleanly = True  # type: ignore[attr-defined]
+    CommonStateField.eval = evaluate_state  # type: ignore[method-assign]
+    Execution.stop = stop_between_states  # type: ignore[method-assign]
 
 
 def use_utc() -> None:

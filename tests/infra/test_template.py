@@ -159,6 +159,11 @@ REVIEWED_GRANTS: dict[str, dict[str, set[str]]] = {
     "LifecycleStarterFunction": {
         "EventStoreTable": STREAM_READ,
         "LifecycleFailureQueue": {"sqs:SendMessage"},
+        # Reviewed: a RoundRescheduled or RoundCancelled in the stream replaces or ends the
+        # round's execution at once (Waits are no longer capped at a day), so the starter
+        # lists the state machine's executions to find the round's, and stops them: the
+        # stop is on the lifecycle's executions only (its execution ARNs), nothing else.
+        "RoundLifecycleStateMachine": {"states:ListExecutions", "states:StopExecution"},
     },
     "LifecycleReconcilerFunction": {
         "ReadModelTable": {"dynamodb:GetItem", "dynamodb:Query"},
@@ -368,6 +373,14 @@ def test_each_function_is_granted_only_what_its_code_calls() -> None:
     for name in ("HandOverFunction", "LifecycleStarterFunction"):
         (policy,) = [p for p in _policy_entries(functions[name]) if "Statement" not in p]
         assert list(policy) == ["StepFunctionsExecutionPolicy"]
+    # AND the starter may stop the lifecycle's executions, and no other state machine's
+    starter = _statements(functions["LifecycleStarterFunction"])
+    (stop,) = [s for s in starter if "states:StopExecution" in _actions(s)]
+    assert _actions(stop) == {"states:StopExecution"}
+    assert stop["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${RoundLifecycleStateMachine.Name}:*"
+    }
 
 
 def test_intake_cannot_read_the_read_model_table() -> None:

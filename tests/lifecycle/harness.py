@@ -18,6 +18,7 @@ from events import Event, EventMetadata
 from functions.common import bootstrap
 from functions.lifecycle.executions import ExecutionName, start_execution
 from infra import round3_2015 as r3
+from infra.clock import ManualClock
 from infra.command_handler import round_stream_id
 from infra.demo import RoundDriver
 from infra.eventstore import RecordedEvent
@@ -44,7 +45,7 @@ def until(check: Callable[[], bool], what: str, timeout: float = SETTLE_SECONDS)
         time.sleep(0.05)
 
 
-def round_driver(clock: LocalClock) -> RoundDriver:
+def round_driver(clock: ManualClock) -> RoundDriver:
     """Staff and forms acting on round 3 of 2015, on this clock and the functions' store."""
     return RoundDriver(bootstrap.event_store(), clock, PersonalDataVault(InMemoryKeyring()))
 
@@ -83,8 +84,9 @@ class Lifecycle:
     def driver(self) -> RoundDriver:
         return round_driver(self.clock)
 
-    def start(self, round_id: str = r3.ROUND_ID, generation: int = 1) -> str:
-        name = ExecutionName(round_id, generation)
+    def start(self, round_id: str = r3.ROUND_ID, schedule_version: int = 1) -> str:
+        """Start the round's execution for that schedule, as the starter would."""
+        name = ExecutionName(round_id, schedule_version)
         start_execution(self.client, self.state_machine_arn, name)
         return str(name)
 
@@ -126,6 +128,11 @@ class Lifecycle:
 
     def finished(self, name: str = r3.ROUND_ID) -> bool:
         return self.status(name) != "RUNNING"
+
+    def all_finished(self) -> bool:
+        """Some execution ran, and none runs now (a hand-over in flight counts as running)."""
+        statuses = self.executions().values()
+        return bool(statuses) and all(status != "RUNNING" for status in statuses)
 
     def stop(self, name: str) -> None:
         # moto cannot stop an execution whose thread has not begun yet

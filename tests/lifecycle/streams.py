@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import boto3
@@ -28,7 +29,7 @@ def stream_batch(table_name: str) -> dict[str, Any]:
 
 
 def _as_delivered(record: dict[str, Any], arn: str) -> dict[str, Any]:
-    change = dict(record["dynamodb"])
+    change = {key: _base64_binaries(value) for key, value in record["dynamodb"].items()}
     change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp())
     return {
         **record,
@@ -37,3 +38,14 @@ def _as_delivered(record: dict[str, Any], arn: str) -> dict[str, Any]:
         "eventVersion": "1.1",
         "awsRegion": REGION,  # moto says us-east-1 whatever the table's region
     }
+
+
+def _base64_binaries(value: Any) -> Any:
+    """Binary attributes (a stream tip's snapshot) as Lambda's JSON carries them: base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {key: _base64_binaries(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_base64_binaries(item) for item in value]
+    return value

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
-from domain import CancelRound
+from domain import CancelRound, RescheduleRound
 from infra import round3_2015 as r3
 from infra.local.lambdas import LocalLambdas
 from tests.lifecycle.harness import Lifecycle, run, until
@@ -82,3 +83,24 @@ def test_a_second_run_finds_every_live_round_running_and_starts_nothing(
     # THEN nothing more was started
     assert result == {"live": 2, "started": []}
     assert lifecycle.executions() == {"2015-3": "RUNNING", "2016-4": "RUNNING"}
+
+
+def test_a_rescheduled_round_gets_the_next_generation_of_its_latest_schedule(
+    lifecycle: Lifecycle, functions_env: FunctionsEnv
+) -> None:
+    # GIVEN round 3 rescheduled (stream version 2), and the execution the starter started
+    # for the new schedule failed
+    schedule("2015-3", 3)
+    run(RescheduleRound("2015-3", closes_at=r3.CLOSES_AT + timedelta(days=1)), "2015-3")
+    lifecycle.client.start_execution(  # an input it cannot read fails it at once
+        stateMachineArn=lifecycle.state_machine_arn, name="2015-3.v2", input='{"round_id":"x"}'
+    )
+    until(lambda: lifecycle.status("2015-3.v2") == "FAILED", "the execution failed")
+    project(functions_env)
+
+    # WHEN the daily job runs
+    result = reconcile(lifecycle)
+
+    # THEN the round's latest schedule is carried on by its next generation
+    assert result == {"live": 1, "started": ["2015-3.v2.gen2"]}
+    assert lifecycle.executions()["2015-3.v2.gen2"] == "RUNNING"

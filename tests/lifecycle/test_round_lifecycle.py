@@ -21,6 +21,7 @@ from events import (
     RoundClosed,
     RoundStarted,
 )
+from functions.lifecycle.policy import RENEW_AFTER
 from infra import round3_2015 as r3
 from infra.demo import RoundDriver
 from tests.lifecycle.harness import Lifecycle, the, until
@@ -83,11 +84,26 @@ def test_the_execution_walks_round_3_from_scheduled_to_closed_and_succeeds(
         driver.run(RecordPresentation(r3.ROUND_ID, pair_id, held_at), actor=STAFF)
 
     lifecycle.advance_to(r3.CLOSES_AT)
-    until(lifecycle.finished, "the execution finished")
+    until(lifecycle.all_finished, "the executions finished")
 
-    # THEN the execution succeeded on a closed round ...
-    assert lifecycle.status() == "SUCCEEDED"
-    assert lifecycle.entered_states()[-1] == "Finished"
+    # THEN the round's 15 months took two executions: the first handed over once it had
+    # lived RENEW_AFTER (program time here, as the wall clock on AWS), inside Step Functions'
+    # one-year limit; the next succeeded on the closed round ...
+    assert lifecycle.executions() == {"2015-3": "SUCCEEDED", "2015-3.gen2": "SUCCEEDED"}
+    assert lifecycle.entered_states()[-2:] == ["HandOver", "HandedOver"]
+    assert lifecycle.entered_states("2015-3.gen2")[-1] == "Finished"
+    # ... the first firing what was due when the clock passed its renewal instant, the next
+    # the rest
+    renewal = r3.SCHEDULED_ON + RENEW_AFTER
+    assert r3.APPLICATION_CLOSES_AT < renewal < r3.PLAN_DUE_AT - timedelta(days=3)
+    fired_by = {
+        r.event.type: r.metadata.correlation_id
+        for r in lifecycle.recorded()
+        if r.event.type in TRANSITION_EVENTS
+    }
+    assert fired_by == dict(
+        zip(TRANSITION_EVENTS, ["2015-3"] * 3 + ["2015-3.gen2"] * 3, strict=True)
+    )
     state = lifecycle.state()
     assert state.status == "closed"
 
@@ -124,7 +140,7 @@ def test_the_execution_walks_round_3_from_scheduled_to_closed_and_succeeds(
     )
 
 
-def test_a_reschedule_during_the_wait_is_followed_by_the_same_execution(
+def test_an_execution_that_finds_a_newer_schedule_hands_the_round_to_that_schedules_execution(
     lifecycle: Lifecycle,
 ) -> None:
     # GIVEN round 3 scheduled and its execution waiting for applications to open
@@ -133,25 +149,36 @@ def test_a_reschedule_during_the_wait_is_followed_by_the_same_execution(
     lifecycle.start()
     until(lambda: "WaitUntilDue" in lifecycle.entered_states(), "the execution waits")
 
-    # WHEN staff move the opening two weeks later, and the old date passes
+    # WHEN staff move the opening two weeks later, and the execution reads the round before
+    # the starter has replaced it (no starter runs here: as when a hand-over raced it)
     later = r3.APPLICATION_OPENS_AT + timedelta(days=14)
     driver.run(RescheduleRound(r3.ROUND_ID, application_opens_at=later), actor=STAFF)
+    until(lifecycle.finished, "the execution finished")
+
+    # THEN it handed the round to the execution named after the reschedule (stream version 2),
+    # the one the starter starts for it, so the two cannot both run on
+    assert lifecycle.status() == "SUCCEEDED"
+    assert lifecycle.entered_states()[-2:] == ["HandOver", "HandedOver"]
+    assert "2015-3.v2" in lifecycle.executions()
+
+    # ... which does not open applications at the old date ...
     lifecycle.advance_to(r3.APPLICATION_OPENS_AT + timedelta(days=1))
-    applies_after_the_move = lifecycle.entered_states().count("ApplyTransition") + 2
+    applies_after_the_move = lifecycle.entered_states("2015-3.v2").count("ApplyTransition") + 2
     until(
-        lambda: lifecycle.entered_states().count("ApplyTransition") >= applies_after_the_move,
+        lambda: (
+            lifecycle.entered_states("2015-3.v2").count("ApplyTransition") >= applies_after_the_move
+        ),
         "the execution has looked again past the old date",
     )
-
-    # THEN nothing opened at the old date ...
     assert lifecycle.state().status == "scheduled"
 
-    # ... and the same execution opens applications at the new one
+    # ... but at the new one
     lifecycle.advance_to(later)
     until(lambda: lifecycle.state().status == "open", "applications open")
-    opened, _ = the(ApplicationsOpened)
+    opened, opened_meta = the(ApplicationsOpened)
     assert opened.due_at == later
-    assert lifecycle.executions() == {r3.ROUND_ID: "RUNNING"}
+    assert opened_meta.correlation_id == "2015-3.v2"
+    assert lifecycle.executions() == {r3.ROUND_ID: "SUCCEEDED", "2015-3.v2": "RUNNING"}
 
 
 def test_a_cancellation_during_the_wait_ends_the_execution_cleanly(lifecycle: Lifecycle) -> None:

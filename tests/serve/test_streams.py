@@ -140,7 +140,14 @@ def test_a_filtered_consumer_gets_only_the_records_its_filter_lets_through() -> 
     starter = Recorder()
     projector = Recorder()
     streams = FakeStreams(
-        [record(1, "RoundScheduled"), record(2), record(3, "RoundScheduled", "MODIFY")]
+        [
+            record(1, "RoundScheduled"),
+            record(2),
+            record(3, "RoundScheduled", "MODIFY"),
+            record(4, "RoundRescheduled"),
+            record(5, "ApplicationsOpened"),
+            record(6, "RoundCancelled"),
+        ]
     )
     pump, _ = pump_for(
         streams,
@@ -151,9 +158,10 @@ def test_a_filtered_consumer_gets_only_the_records_its_filter_lets_through() -> 
     # WHEN the pump runs
     pump.pump()
 
-    # THEN the starter saw only the RoundScheduled insert; the projector saw everything
-    assert starter.batches == [[f"{1:021d}"]]
-    assert projector.batches == [[f"{n:021d}" for n in (1, 2, 3)]]
+    # THEN the starter saw only the inserts that set or end a round's schedule; the projector
+    # saw everything
+    assert starter.batches == [[f"{n:021d}" for n in (1, 4, 6)]]
+    assert projector.batches == [[f"{n:021d}" for n in range(1, 7)]]
 
 
 def test_the_mappings_are_read_from_the_template() -> None:
