@@ -111,6 +111,8 @@ def template_environment(template: Template, resources: Mapping[str, str]) -> di
             reference = given.get("Ref") if isinstance(given, dict) else None
             if name == "POWERTOOLS_SERVICE_NAME" or (reference and reference not in resources):
                 continue
+            if isinstance(given, dict) and not reference:
+                continue  # a condition on a deploy parameter (tracing): the local defaults hold
             value = resources[reference] if reference else str(given)
             if found.setdefault(name, value) != value:
                 raise ValueError(f"{name} differs between the template's functions")

@@ -460,3 +460,19 @@ def test_every_checkov_skip_gives_its_reason() -> None:
     for (name, check), comment in skips.items():
         assert re.fullmatch(r"CKV2?_AWS_\d+", check), name
         assert len(comment) >= 60, (name, check)
+
+
+def test_tracing_is_a_deploy_choice_and_off_by_default() -> None:
+    # X-Ray costs cold-start time and money per trace; the stack turns it on when asked to,
+    # and Powertools is told the same, so it never imports the X-Ray SDK when it is off.
+    template = load_template()
+    parameter = template["Parameters"]["Tracing"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == (
+        "PassThrough",
+        ["Active", "PassThrough"],
+    )
+    function = template["Globals"]["Function"]
+    assert function["Tracing"] == {"Ref": "Tracing"}
+    assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+        "Fn::If": ["Traced", "false", "true"]
+    }

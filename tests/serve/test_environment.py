@@ -50,6 +50,7 @@ def test_the_functions_variables_come_from_the_template_with_local_values() -> N
     assert variables["STATE_MACHINE_ARN"] == "arn:sm"
     assert "TYPEFORM_SECRET_PARAMETER" not in variables  # the stack sets the secrets themselves
     assert "POWERTOOLS_SERVICE_NAME" not in variables  # one per function
+    assert "POWERTOOLS_TRACE_DISABLED" not in variables  # a deploy parameter decides it
 
 
 def test_the_process_environment_is_put_back_as_it_was() -> None:
