@@ -580,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="idle minutes after which a function's next invocation is a cold start (10)",
     )
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="price the stack deployed with Tracing=Active (X-Ray on; the default is off)",
+    )
     args = parser.parse_args(argv)
     if args.agencies % 2 or not 2 <= args.agencies <= 200:
         raise SystemExit("an even number of agencies from 2 to 200, please")
@@ -843,7 +848,10 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # ----- money
-    traces = totals.invocations  # Tracing: Active; at this rate sampling keeps ~every request
+    # The template's Tracing parameter: PassThrough by default (no traces); with --traced,
+    # Active, and at this rate the default sampling keeps about every request.
+    traced = 1 if args.traced else 0
+    traces = totals.invocations * traced
     access_logs = totals.http * ACCESS_LOG_BYTES
     cost = {
         "Lambda (requests + GB-s, arm64 512 MB)": totals.lambda_cost(),
@@ -866,7 +874,8 @@ def main(argv: list[str] | None = None) -> int:
         "API Gateway HTTP API (requests)": f"{totals.http} requests",
         "KMS (requests)": f"{totals.kms} requests",
         "CloudWatch Logs (ingestion)": f"{(totals.log_bytes + access_logs) / 1024:.0f} KB",
-        "X-Ray (traces recorded)": f"{traces} traces",
+        "X-Ray (traces recorded)": f"{traces} traces"
+        + ("" if args.traced else " (Tracing: PassThrough, the default)"),
         "SQS / SNS (failure queues, alarm topic)": "0 messages (nothing failed)",
         "DynamoDB Streams reads by Lambda": "free for Lambda triggers",
     }
@@ -886,6 +895,12 @@ def main(argv: list[str] | None = None) -> int:
         f"target < 0.01: {verdict}",
     )
     out.print(bill)
+    if not args.traced:
+        extra = totals.invocations * price("xray_trace")
+        out.print(
+            f"Deployed with Tracing=Active (to investigate): + {totals.invocations} X-Ray traces "
+            f"= + US$ {money(extra)} per round, US$ {money(total + extra)} in all (--traced)."
+        )
 
     lifecycle_names = ("NextTransitionFunction", "ApplyTransitionFunction", "HandOverFunction")
     loop_cost = sum(
@@ -897,8 +912,10 @@ def main(argv: list[str] | None = None) -> int:
     loop_cost += (
         sum(usage[f].log_bytes for f in lifecycle_names if f in usage) / 2**30 * price("logs_gb")
     )
-    loop_cost += sum(usage[f].invocations for f in lifecycle_names if f in usage) * price(
-        "xray_trace"
+    loop_cost += (
+        sum(usage[f].invocations for f in lifecycle_names if f in usage)
+        * price("xray_trace")
+        * traced
     )
     out.print(
         "Of which the lifecycle loop (its transitions, its Lambdas' compute, reads, logs and "
@@ -913,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         rec.lambda_cost()
         + rec.rru * price("ddb_rru")
         + rec.log_bytes / 2**30 * price("logs_gb")
-        + rec.invocations * price("xray_trace")
+        + rec.invocations * price("xray_trace") * traced
     )
     log_gb = (totals.log_bytes + access_logs) / 2**30
     event_store_gb = (stored["EventStoreTable"] + 100 * event_count) / 2**30
@@ -994,8 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
         "start is not included). Logs: the bytes the handlers wrote (Powertools at its INFO "
         f"default, EMF metrics) + {PLATFORM_LOG_BYTES} B of START/END/REPORT per invocation + "
         f"{LOG_EVENT_OVERHEAD} B per log event; HTTP API access logs {ACCESS_LOG_BYTES} B per "
-        "request. X-Ray: Tracing Active, one trace per invocation (at this traffic the default "
-        "sampling keeps the first request each second). Not counted: SSM GetParameter for the "
+        "request. X-Ray: none with the template's default Tracing (PassThrough); with --traced, "
+        "one trace per invocation (at this traffic the default sampling keeps the first request "
+        "each second). Not counted: SSM GetParameter for the "
         "webhook and pseudonym secrets (standard parameters: free; cached 5 min), KMS calls made "
         "for SecureString decryption and DynamoDB's AWS-managed table keys (a few per cold "
         "start), staff queries (GET routes): the round's life here is its writes and lifecycle."
