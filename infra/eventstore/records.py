@@ -1,6 +1,6 @@
-"""Stored events: the one shape both stores keep, the size rules, and the checks of an append.
+"""Stored events: the one shape every store keeps, the size rules, and the checks of an append.
 
-Both stores encode through here, so they refuse the same appends and read back through the
+Every store encodes through here, so they refuse the same appends and read back through the
 same upcasting path: the in-memory store is a faithful stand-in, not a friendlier one.
 """
 

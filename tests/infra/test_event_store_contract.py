@@ -1,6 +1,7 @@
 """The event-store contract: every backend passes these same tests, or it is not a store.
 
-Parametrized over the in-memory and the DynamoDB (moto, table from `template.yaml`) store.
+Parametrized over the in-memory, the SQLite and the DynamoDB (moto, table from
+`template.yaml`) store.
 """
 
 from __future__ import annotations

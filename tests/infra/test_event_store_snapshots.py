@@ -1,7 +1,8 @@
 """Snapshots kept with a stream: every backend loads a stream from its snapshot and the events
 after it, and keeps a snapshot only with the append it describes.
 
-Parametrized over the in-memory and the DynamoDB (moto, table from `template.yaml`) store.
+Parametrized over the in-memory, the SQLite and the DynamoDB (moto, table from
+`template.yaml`) store.
 """
 
 from __future__ import annotations
