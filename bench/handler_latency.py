@@ -11,6 +11,7 @@ whose key is not cached — none are cached today).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import hashlib
@@ -28,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import console, header
+from rich.table import Table
 
 REGION = "eu-north-1"
 TYPEFORM_SECRET = "bench-typeform-secret"
@@ -155,7 +160,12 @@ def import_time(module: str, runs: int = 5) -> list[str]:
     return [f"import {module} (fresh process)", str(runs), f"{statistics.median(timings):.1f}"]
 
 
-def main(n: int) -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("invocations", nargs="?", type=int, default=200, help="per scenario")
+    n = parser.parse_args(argv).invocations
+    out = console()
+    header(out, "Handler latency of the write side (in process, under moto)")
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
@@ -193,17 +203,17 @@ def main(n: int) -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # metrics' EMF lines
             rows = run_scenarios(n)
     rows += [import_time(module) for module in ("functions.intake.app", "functions.commands.app")]
-    rows = [row + [""] * (len(rows[0]) - len(row)) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for k, row in enumerate(rows):
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    result = Table(
+        title=f"Handler latency in process under moto ({n} invocations a scenario)",
+        caption="own = without the time inside moto's emulation; import rows: bench/cold_start.py "
+        "has the full picture",
+    )
+    for k, name in enumerate(rows[0]):
+        result.add_column(name, justify="left" if k == 0 else "right")
+    for row in rows[1:]:
+        result.add_row(*(row + [""] * (len(rows[0]) - len(row))))
+    out.print(result)
+    return 0
 
 
 def run_scenarios(n: int) -> list[list[str]]:
@@ -347,4 +357,4 @@ def run_scenarios(n: int) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    sys.exit(main())
