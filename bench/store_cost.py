@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(
                     [
                         f"{length:,}",
-                        "fold (before)" if mode == "fold" else "snapshot (after)",
+                        "before: fold" if mode == "fold" else "after: tip",
                         *(
                             spread([c[name] for c in counts])
                             for name in ("reads", "writes", "rru", "wru")
@@ -284,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         result.add_row(*row)
     out.print(result)
-    after = [row for row in rows if row[1].startswith("snapshot")]
-    before = [row for row in rows if row[1].startswith("fold")]
+    after = [row for row in rows if row[1].startswith("after")]
+    before = [row for row in rows if row[1].startswith("before")]
     failed = [row[0] for row in after if "FAIL" in row[9]]
     average = sum(sizes) / len(sizes) if sizes else 0
     out.print(
