@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 CHECKOV_LOCK := requirements/checkov.lock
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: run demo test lint types check-template unit lock clean
+.PHONY: run demo test lint types check-template unit bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint types check-template unit
+
+# Every benchmark at the sizes the performance targets name (about 15 minutes); each one's
+# output goes to bench/results/ (bench/README.md: how to read them, the last results).
+bench: $(STAMP)
+	$(BIN)/python bench/all.py
 
 # Re-resolve both locks (needs `uv` on PATH); commit the result.
 lock:
