@@ -13,6 +13,7 @@ from infra.readmodels.projector import (
 from infra.readmodels.store import (
     Checkpoint,
     CheckpointMovedError,
+    Checkpoints,
     Commit,
     CommitTooLargeError,
     GenerationChangedError,
@@ -29,6 +30,7 @@ __all__ = [
     "Applied",
     "Checkpoint",
     "CheckpointMovedError",
+    "Checkpoints",
     "Commit",
     "CommitTooLargeError",
     "DocKey",

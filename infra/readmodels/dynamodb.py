@@ -1,14 +1,19 @@
 """The DynamoDB read-model store, on the generic `ReadModelTable` (pk, sk strings).
 
 Items:
-- a document: pk `<view>#<generation>#<partition>`, sk `<sort>`, `doc` (JSON text);
-- a checkpoint: pk `cp#<digest of the stream id>`, sk `<view>#<generation>`, `version` (N),
-  `state` (JSON text, when the view keeps one) — every checkpoint of a stream is one Query.
-  A digest, because a stream id may name a person's subject (`subject-<id>`);
+- a document: pk `<view>#<generation>#<partition>`, sk `<sort>`, `doc` (JSON text), or `z`
+  (the text packed, `infra.readmodels.packing`) when that saves a kilobyte of the item: a
+  write costs a unit per started kilobyte, and a round's pairs (4.5 KB of text for 20
+  agencies) pack into one;
+- a stream's checkpoints, every target's in one item: pk `cp#<digest of the stream id>`, sk
+  `stream` (`infra.readmodels.checkpoint_item` says what it holds). A digest, because a
+  stream id may name a person's subject (`subject-<id>`);
 - a view's generations: pk `generations`, sk `<view>`, `active`, `building`, `revision` (N).
 
-A commit is one TransactWriteItems: the checkpoint Put is conditional on the version it was
-computed from, so two projectors racing on one event cannot both apply it.
+A commit is one TransactWriteItems: the stream's checkpoint item, written whole on the
+condition that it is still as read, and the documents. Two projectors racing on one event
+cannot both apply it; the loser reads again and finds it applied. An event costs one small
+checkpoint write however many views see it, and the round views' common state is stored once.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
+from infra.readmodels import checkpoint_item
+from infra.readmodels.checkpoint_item import StreamCheckpoints, item_size
 from infra.readmodels.documents import DocKey
+from infra.readmodels.packing import pack, unpack
 from infra.readmodels.store import (
     MAX_COMMIT_BYTES,
     MAX_COMMIT_ITEMS,
-    Checkpoint,
     CheckpointMovedError,
+    Checkpoints,
     Commit,
+    CommitTooLargeError,
     GenerationChangedError,
     Generations,
     Target,
@@ -46,6 +55,7 @@ Item = Mapping[str, Any]
 GENERATIONS: Final = "generations"
 _CONFLICT_REASONS: Final = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _BATCH_WRITE: Final = 25
+_KILOBYTE: Final = 1024  # what DynamoDB bills a write by, per started one
 
 
 def document_pk(target: Target, partition: str) -> str:
@@ -55,13 +65,6 @@ def document_pk(target: Target, partition: str) -> str:
 def checkpoint_partition(stream_id: str) -> str:
     """Where a stream's checkpoints live: a digest, so no stream id (nor subject id) is stored."""
     return "cp#" + hashlib.blake2b(stream_id.encode(), digest_size=16).hexdigest()
-
-
-def checkpoint_key(stream_id: str, target: Target) -> dict[str, AttributeValueTypeDef]:
-    return {
-        "pk": {"S": checkpoint_partition(stream_id)},
-        "sk": {"S": f"{target.view}#{target.generation}"},
-    }
 
 
 class DynamoDBReadModelStore:
@@ -92,57 +95,97 @@ class DynamoDBReadModelStore:
 
     # -- checkpoints and commits ---------------------------------------------------------
 
-    def checkpoints(self, stream_id: str) -> dict[Target, Checkpoint]:
+    def checkpoints(self, stream_id: str) -> Checkpoints:
+        read = self._read_checkpoints(checkpoint_partition(stream_id))
+        return Checkpoints(read.checkpoints(), basis=read)
+
+    def _read_checkpoints(self, partition: str) -> StreamCheckpoints:
         query: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": checkpoint_partition(stream_id)}},
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
             "ConsistentRead": True,  # deciding repeat / next / gap needs the latest
         }
-        found: dict[Target, Checkpoint] = {}
-        for item in self._query(query):
-            view, generation = item["sk"]["S"].rsplit("#", 1)
-            state = item.get("state")
-            found[Target(view, int(generation))] = Checkpoint(
-                int(item["version"]["N"]), state["S"] if state else None
-            )
-        return found
+        return StreamCheckpoints.read(partition, self._query(query))
 
     def commit(self, commits: Sequence[Commit]) -> None:
         for commit in commits:
             check_commit(commit)
-        for group in _transactions(commits):
-            actions = [action for commit in group for action in self._actions(commit)]
-            try:
-                # botocore fills ClientRequestToken: its own retry of a transaction that did
-                # commit succeeds instead of failing on our own checkpoint.
-                self._client.transact_write_items(TransactItems=actions)
-            except ClientError as error:
-                if not _is_conflict(error):
-                    raise
-                raise CheckpointMovedError(
-                    f"a checkpoint of {group[0].stream_id!r} moved under the commit"
-                ) from error
+        by_stream: dict[str, list[Commit]] = {}
+        for commit in commits:
+            by_stream.setdefault(commit.stream_id, []).append(commit)
+        for stream_id, group in by_stream.items():
+            basis = self._basis(stream_id, group)
+            if basis.legacy:
+                self._write(basis, [])  # moves the old-layout checkpoints into the item
+            for transaction in _transactions(group):
+                self._write(basis, transaction)
 
-    def _actions(self, commit: Commit) -> list[TransactWriteItemTypeDef]:
-        checkpoint: dict[str, AttributeValueTypeDef] = {
-            **checkpoint_key(commit.stream_id, commit.target),
-            "version": {"N": str(commit.checkpoint.version)},
-        }
-        if commit.checkpoint.state is not None:
-            checkpoint["state"] = {"S": commit.checkpoint.state}
-        put_checkpoint: TransactWriteItemTypeDef = {
-            "Put": {"TableName": self._table, "Item": checkpoint}
-        }
-        if commit.expected_version == 0:
-            put_checkpoint["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+    def _basis(self, stream_id: str, commits: Sequence[Commit]) -> StreamCheckpoints:
+        """The read the commits were computed from, or a fresh one when they carry none."""
+        partition = checkpoint_partition(stream_id)
+        basis = commits[0].basis
+        if (
+            isinstance(basis, StreamCheckpoints)
+            and basis.partition == partition
+            and all(commit.basis is basis for commit in commits)
+        ):
+            return basis
+        return self._read_checkpoints(partition)
+
+    def _write(self, basis: StreamCheckpoints, commits: Sequence[Commit]) -> None:
+        """One transaction: the stream's checkpoint item with the commits, their documents."""
+        checkpoints = basis.checkpoints()
+        for commit in commits:
+            current = checkpoints.get(commit.target)
+            if (current.version if current else 0) != commit.expected_version:
+                raise CheckpointMovedError(
+                    f"{commit.target}: {commit.stream_id!r} is not at version "
+                    f"{commit.expected_version}"
+                )
+            checkpoints[commit.target] = commit.checkpoint
+        item = basis.item(checkpoints)
+        if (size := item_size(item)) > checkpoint_item.MAX_ITEM_BYTES:
+            where = repr(commits[0].stream_id) if commits else basis.partition
+            raise CommitTooLargeError(
+                f"the checkpoints of {where} take {size} bytes together, "
+                f"over {checkpoint_item.MAX_ITEM_BYTES}"
+            )
+        put: TransactWriteItemTypeDef = {"Put": {"TableName": self._table, "Item": item}}
+        if basis.revision == 0:
+            put["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            put_checkpoint["Put"]["ConditionExpression"] = "#v = :expected"
-            put_checkpoint["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
-            put_checkpoint["Put"]["ExpressionAttributeValues"] = {
-                ":expected": {"N": str(commit.expected_version)}
+            put["Put"]["ConditionExpression"] = "#rev = :rev"
+            put["Put"]["ExpressionAttributeNames"] = {"#rev": checkpoint_item.REVISION}
+            put["Put"]["ExpressionAttributeValues"] = {":rev": {"N": str(basis.revision)}}
+        actions = [put]
+        for checkpoint, key in basis.legacy.values():
+            delete: TransactWriteItemTypeDef = {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": dict(key),
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(checkpoint.version)}},
+                }
             }
-        actions = [put_checkpoint]
+            actions.append(delete)
+        for commit in commits:
+            actions += self._document_actions(commit)
+        try:
+            # botocore fills ClientRequestToken: its own retry of a transaction that did
+            # commit succeeds instead of failing on our own checkpoint.
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if not _is_conflict(error):
+                raise
+            raise CheckpointMovedError(
+                f"the checkpoints of {basis.partition} moved under the commit"
+            ) from error
+        basis.written(checkpoints, item)
+
+    def _document_actions(self, commit: Commit) -> list[TransactWriteItemTypeDef]:
+        actions: list[TransactWriteItemTypeDef] = []
         for key, text in sorted(commit.writes.items()):
             item_key: dict[str, AttributeValueTypeDef] = {
                 "pk": {"S": document_pk(commit.target, key.partition)},
@@ -151,7 +194,7 @@ class DynamoDBReadModelStore:
             if text is None:
                 actions.append({"Delete": {"TableName": self._table, "Key": item_key}})
             else:
-                item = {**item_key, "doc": {"S": text}}
+                item = document_item(item_key, text)
                 actions.append({"Put": {"TableName": self._table, "Item": item}})
         return actions
 
@@ -199,18 +242,59 @@ class DynamoDBReadModelStore:
         target = Target(view, generation)
         scan: ScanInputTypeDef = {
             "TableName": self._table,
-            "ProjectionExpression": "pk, sk",
-            "FilterExpression": "begins_with(pk, :docs) OR (begins_with(pk, :cp) AND sk = :cpsk)",
+            "FilterExpression": "begins_with(pk, :docs) OR (begins_with(pk, :cp) AND "
+            "(sk = :legacy OR attribute_exists(#target)))",
+            "ExpressionAttributeNames": {"#target": f"{view}#{generation}"},
             "ExpressionAttributeValues": {
                 ":docs": {"S": document_pk(target, "")},
                 ":cp": {"S": "cp#"},
-                ":cpsk": {"S": f"{view}#{generation}"},
+                ":legacy": {"S": f"{view}#{generation}"},
             },
         }
-        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in self._scan(scan)]
+        keys: list[dict[str, Any]] = []
+        streams: list[str] = []
+        for item in self._scan(scan):
+            if item["pk"]["S"].startswith("cp#") and item["sk"]["S"] == checkpoint_item.SORT:
+                streams.append(item["pk"]["S"])
+            else:  # a document, or an old-layout checkpoint
+                keys.append({"pk": item["pk"], "sk": item["sk"]})
         for start in range(0, len(keys), _BATCH_WRITE):
             self._delete_all(keys[start : start + _BATCH_WRITE])
-        return len(keys)
+        return len(keys) + sum(self._forget(partition, target) for partition in streams)
+
+    def _forget(self, partition: str, target: Target) -> bool:
+        """Take `target`'s checkpoint out of a stream's item; whether it held one."""
+        for _ in range(8):
+            read = self._read_checkpoints(partition)
+            if target not in read.held:
+                return False
+            rest = {t: checkpoint for t, checkpoint in read.held.items() if t != target}
+            names = {"#rev": checkpoint_item.REVISION}
+            values: dict[str, AttributeValueTypeDef] = {":rev": {"N": str(read.revision)}}
+            try:
+                if rest:
+                    self._client.put_item(
+                        TableName=self._table,
+                        Item=read.item(rest),
+                        ConditionExpression="#rev = :rev",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                    )
+                else:
+                    self._client.delete_item(
+                        TableName=self._table,
+                        Key={"pk": {"S": partition}, "sk": {"S": checkpoint_item.SORT}},
+                        ConditionExpression="#rev = :rev",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                    )
+                return True
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code != "ConditionalCheckFailedException":
+                    raise
+                # a projector wrote the stream meanwhile: read it again
+        raise CheckpointMovedError(f"the checkpoints of {partition} kept moving")
 
     def _pointer(self, view: str) -> tuple[Generations, int]:
         item = self._client.get_item(
@@ -265,7 +349,7 @@ class DynamoDBReadModelStore:
             TableName=self._table,
             Key={"pk": {"S": document_pk(target, key.partition)}, "sk": {"S": key.sort}},
         ).get("Item")
-        return str(item["doc"]["S"]) if item else None
+        return document_text(item) if item else None
 
     def documents(
         self, target: Target, partition: str, *, after: str | None = None, limit: int | None = None
@@ -283,7 +367,7 @@ class DynamoDBReadModelStore:
         for found, item in enumerate(self._query(query)):
             if limit is not None and found == limit:
                 return
-            yield item["sk"]["S"], item["doc"]["S"]
+            yield item["sk"]["S"], document_text(item)
 
     def items(self, target: Target) -> Iterator[tuple[DocKey, str]]:
         prefix = document_pk(target, "")
@@ -294,7 +378,7 @@ class DynamoDBReadModelStore:
         }
         for item in self._scan(scan):
             partition = item["pk"]["S"].removeprefix(prefix)
-            yield DocKey(partition, item["sk"]["S"]), item["doc"]["S"]
+            yield DocKey(partition, item["sk"]["S"]), document_text(item)
 
     def _query(self, query: QueryInputTypeDef) -> Iterator[Item]:
         while True:
@@ -313,25 +397,69 @@ class DynamoDBReadModelStore:
             scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def document_item(
+    key: dict[str, AttributeValueTypeDef], text: str
+) -> dict[str, AttributeValueTypeDef]:
+    """A document's item: its text, packed when that makes the item a kilobyte smaller."""
+    keys = sum(len(value["S"].encode()) for value in key.values()) + len("pk") + len("sk")
+    size = keys + len("doc") + len(text.encode())
+    if size > _KILOBYTE:
+        packed = pack(text)
+        if _kilobytes(keys + len("z") + len(packed)) < _kilobytes(size):
+            return {**key, "z": {"B": packed}}
+    return {**key, "doc": {"S": text}}
+
+
+def document_text(item: Item) -> str:
+    """The JSON text of a document's item, however it is stored."""
+    if "doc" in item:
+        return str(item["doc"]["S"])
+    return unpack(bytes(item["z"]["B"]))
+
+
+def stored_texts(item: Item) -> list[str]:
+    """Every text an item of the read-model table holds, unpacked (to check what is stored)."""
+    texts = [
+        str(value["S"]) for value in item.values() if isinstance(value, Mapping) and "S" in value
+    ]
+    if "z" in item:
+        texts.append(document_text(item))
+    return texts + checkpoint_item.states(item)
+
+
+def _kilobytes(size: int) -> int:
+    return -(-size // _KILOBYTE)
+
+
 def _generations(item: Item) -> Generations:
     building = item.get("building")
     return Generations(int(item["active"]["N"]), int(building["N"]) if building else None)
 
 
 def _transactions(commits: Sequence[Commit]) -> Iterator[list[Commit]]:
-    """Commits grouped greedily into transactions within DynamoDB's item and byte limits."""
+    """One stream's commits grouped greedily into transactions within DynamoDB's limits.
+
+    Each transaction also writes the stream's checkpoint item (one item); a target, or a
+    document, comes at most once in a transaction (DynamoDB refuses two actions on one item).
+    """
     group: list[Commit] = []
-    items = size = 0
+    items = 1
+    size = 0
+    seen: set[Any] = set()
     for commit in commits:
         commit_bytes = commit.byte_size()
+        keys = {commit.target, *((commit.target, key) for key in commit.writes)}
         if group and (
-            items + commit.size > MAX_COMMIT_ITEMS or size + commit_bytes > MAX_COMMIT_BYTES
+            items + len(commit.writes) > MAX_COMMIT_ITEMS
+            or size + commit_bytes > MAX_COMMIT_BYTES
+            or not seen.isdisjoint(keys)
         ):
             yield group
-            group, items, size = [], 0, 0
+            group, items, size, seen = [], 1, 0, set()
         group.append(commit)
-        items += commit.size
+        items += len(commit.writes)
         size += commit_bytes
+        seen |= keys
     if group:
         yield group
 

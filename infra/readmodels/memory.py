@@ -9,6 +9,7 @@ from infra.readmodels.documents import DocKey
 from infra.readmodels.store import (
     Checkpoint,
     CheckpointMovedError,
+    Checkpoints,
     Commit,
     GenerationChangedError,
     Generations,
@@ -26,9 +27,9 @@ class InMemoryReadModelStore:
         self._generations: dict[str, Generations] = {}
         self._lock = threading.Lock()
 
-    def checkpoints(self, stream_id: str) -> dict[Target, Checkpoint]:
+    def checkpoints(self, stream_id: str) -> Checkpoints:
         with self._lock:
-            return dict(self._checkpoints.get(stream_id, {}))
+            return Checkpoints(self._checkpoints.get(stream_id))
 
     def commit(self, commits: Sequence[Commit]) -> None:
         for commit in commits:
@@ -44,12 +45,14 @@ class InMemoryReadModelStore:
                     )
                 stream[commit.target] = commit.checkpoint
                 documents = self._documents.setdefault(commit.target, {})
-                for key, text in commit.writes.items():
-                    partition = documents.setdefault(key.partition, {})
+                for (partition_key, sort), text in commit.writes.items():
+                    partition = documents.get(partition_key)
+                    if partition is None:
+                        partition = documents[partition_key] = {}
                     if text is None:
-                        partition.pop(key.sort, None)
+                        partition.pop(sort, None)
                     else:
-                        partition[key.sort] = text
+                        partition[sort] = text
 
     def generations(self) -> dict[str, Generations]:
         with self._lock:

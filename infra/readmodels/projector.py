@@ -84,11 +84,16 @@ def advance(view: View, checkpoint: Checkpoint | None, recorded: RecordedEvent) 
     return view.apply(state, recorded)
 
 
-def commit_of(target: Target, recorded: RecordedEvent, expected: int, applied: Applied) -> Commit:
+def commit_of(
+    target: Target,
+    recorded: RecordedEvent,
+    expected: int,
+    applied: Applied,
+    basis: object | None = None,
+) -> Commit:
     state = None if applied.state is None else encode(applied.state)
-    return Commit(
-        target, recorded.stream_id, expected, Checkpoint(recorded.version, state), applied.writes
-    )
+    checkpoint = Checkpoint(recorded.version, state)
+    return Commit(target, recorded.stream_id, expected, checkpoint, applied.writes, basis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,5 +174,7 @@ class Projector:
                 except Exception as error:  # one broken view must not stop the others
                     plan.failed.append((target.view.name, error))
                     continue
-                plan.commits.append(commit_of(target.key, recorded, applied_version, applied))
+                plan.commits.append(
+                    commit_of(target.key, recorded, applied_version, applied, checkpoints.basis)
+                )
         return plan

@@ -2,30 +2,37 @@
 
 1. `start`: each view gets a new *building* generation; from the next batch on, the projector
    feeds it too (skipping what it has no checkpoint for yet).
-2. `replay`: every stream is read in order and folded in memory, committed in chunks with the
-   same conditional checkpoints the projector uses. After its last commit to a stream the
+2. `replay`: every stream is read in order and folded in memory — views of one kind that
+   start from the same checkpoint together (`infra.readmodels.view.Fold`), their documents
+   derived when a chunk is committed, not after every event — and committed in chunks with
+   the same conditional checkpoints the projector uses. After its last commit to a stream the
    rebuild reads the stream again, until a read finds nothing new: any event the projector
    skipped was already in the store by then, so that read finds it. A commit that loses a
    race with the projector starts the stream again from the checkpoints.
 3. `switch`: readers move to the new generation; 4. `drop`: the old one is deleted (later).
+
+Every commit is whole with its checkpoint, so a rebuild that stops anywhere loses nothing and
+applies nothing twice when run again (it goes on from the checkpoints); readers see the new
+generation only once `switch` is called, after the whole replay.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 from infra.eventstore import DynamoDBEventStore, EventStore, RecordedEvent
-from infra.readmodels.documents import DocKey, JsonObject, decode
-from infra.readmodels.projector import ProjectionTarget, commit_of
+from infra.readmodels.documents import decode
+from infra.readmodels.projector import ProjectionTarget
 from infra.readmodels.store import (
     Checkpoint,
     CheckpointMovedError,
+    Checkpoints,
     Commit,
     ReadModelStore,
 )
-from infra.readmodels.view import Applied, View
+from infra.readmodels.view import ApplyFold, Fold, View, fold_kind
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,6 +41,8 @@ if TYPE_CHECKING:
 FLUSH_ITEMS: Final = 90
 """Documents a target gathers in memory before it commits (one transaction holds 100 items)."""
 FLUSH_BYTES: Final = 2_000_000
+TIP_VERSION: Final = 0
+"""An event-store item at version 0 is a stream's tip (its head and snapshot), not an event."""
 
 
 class StreamSource(Protocol):
@@ -59,13 +68,17 @@ class DynamoDBStreamSource:
         scan: ScanInputTypeDef = {
             "TableName": self._table,
             "ProjectionExpression": "stream_id, #v",
+            "FilterExpression": "#v > :tip",  # events only, not the streams' tips
             "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":tip": {"N": str(TIP_VERSION)}},
             "ConsistentRead": True,  # a stream appended just before must be listed
         }
         while True:
             page = self._client.scan(**scan)
             for item in page["Items"]:
                 stream_id, version = item["stream_id"]["S"], int(item["version"]["N"])
+                if version == TIP_VERSION:
+                    continue
                 last[stream_id] = max(version, last.get(stream_id, 0))
             if "LastEvaluatedKey" not in page:
                 break
@@ -111,44 +124,50 @@ class Started:
 
 
 @dataclass
-class _Fold:
-    """One target's progress through one stream: applied in memory, committed in chunks."""
+class _Group:
+    """Targets folded together from one checkpoint, and the version their commits are at."""
 
-    target: ProjectionTarget
+    targets: list[ProjectionTarget]
+    fold: Fold
     committed: int
-    state: JsonObject | None
-    version: int = 0
-    writes: dict[DocKey, str | None] = field(default_factory=dict)
-    pending_bytes: int = 0
-    last: RecordedEvent | None = None
 
-    @classmethod
-    def of(cls, target: ProjectionTarget, checkpoint: Checkpoint | None) -> _Fold:
-        version = checkpoint.version if checkpoint else 0
-        state = decode(checkpoint.state) if checkpoint and checkpoint.state else None
-        return cls(target, version, state, version)
+    def commits(self, stream_id: str, basis: object | None) -> list[Commit]:
+        """The commits of everything folded since the last ones (none when nothing was)."""
+        if self.fold.version == self.committed:
+            return []
+        version = self.fold.version
+        commits = [
+            Commit(
+                target.key,
+                stream_id,
+                self.committed,
+                Checkpoint(version, taken.state),
+                taken.writes,
+                basis,
+            )
+            for target, taken in zip(self.targets, self.fold.take(), strict=True)
+        ]
+        self.committed = version
+        return commits
 
-    def apply(self, recorded: RecordedEvent) -> None:
-        if recorded.version != self.version + 1:
-            return  # already applied: the reads start from the least advanced target
-        applied = self.target.view.apply(self.state, recorded)
-        self.state, self.version, self.last = applied.state, recorded.version, recorded
-        for key, text in applied.writes.items():
-            self.writes[key] = text
-            self.pending_bytes += len(text or "")
 
-    def full(self, items: int, size: int) -> bool:
-        return len(self.writes) >= items or self.pending_bytes >= size
-
-    def take(self) -> Commit | None:
-        """The commit of everything applied since the last one (None when nothing was)."""
-        if self.last is None or self.version == self.committed:
-            return None
-        commit = commit_of(
-            self.target.key, self.last, self.committed, Applied(self.state, dict(self.writes))
+def _groups(targets: Sequence[ProjectionTarget], checkpoints: Checkpoints) -> list[_Group]:
+    """The targets' folds: those of one kind at one checkpoint (version and state) share one."""
+    members: dict[tuple[object, int, str | None], list[ProjectionTarget]] = {}
+    for target in targets:
+        checkpoint = checkpoints.get(target.key) or Checkpoint(0)
+        folds_with = fold_kind(target.view) or target.key  # no kind: a fold of its own
+        members.setdefault((folds_with, checkpoint.version, checkpoint.state), []).append(target)
+    groups: list[_Group] = []
+    for (_, version, text), together in members.items():
+        views = [target.view for target in together]
+        state = None if text is None else decode(text)  # decoded afresh: a fold may change it
+        kind = fold_kind(views[0])
+        fold = (
+            ApplyFold(views, state, version) if kind is None else kind.fold(views, state, version)
         )
-        self.committed, self.writes, self.pending_bytes = self.version, {}, 0
-        return commit
+        groups.append(_Group(together, fold, version))
+    return groups
 
 
 class Rebuilder:
@@ -216,27 +235,47 @@ class Rebuilder:
         report: Callable[[Progress], None],
     ) -> None:
         counted = 0  # the highest version counted in the progress (a restart reads again)
+        items, size = self._flush_items, self._flush_bytes
+        checkpoints = self._store.checkpoints(stream_id)
+        groups = _groups(targets, checkpoints)
         while True:
-            checkpoints = self._store.checkpoints(stream_id)
-            folds = [_Fold.of(t, checkpoints.get(t.key)) for t in targets]
+            folds = [group.fold for group in groups]
+            start = min(fold.version for fold in folds)
             read_any = False
             try:
-                for recorded in self._source.read(stream_id, min(f.version for f in folds)):
+                for recorded in self._source.read(stream_id, start):
                     read_any = True
+                    version = recorded.version
+                    previous = version - 1
+                    full = False
                     for fold in folds:
-                        fold.apply(recorded)
-                    full = [f for f in folds if f.full(self._flush_items, self._flush_bytes)]
+                        if fold.version == previous:  # else it has this event already
+                            fold.add(recorded)
+                            if fold.full(items, size):
+                                full = True
+                    if version > counted:
+                        done.events_done += version - counted
+                        counted = version
                     if full:
-                        self._store.commit([c for f in full if (c := f.take()) is not None])
-                    counted = _count(done, counted, recorded.version)
-                    if full:
+                        full_groups = [g for g in groups if g.fold.full(items, size)]
+                        self._commit(stream_id, full_groups, checkpoints.basis)
+                        done.events_total = max(done.events_total, done.events_done)
                         report(done)
-                self._store.commit([c for f in folds if (c := f.take()) is not None])
+                self._commit(stream_id, groups, checkpoints.basis)
             except CheckpointMovedError:
-                continue  # the projector applied some of these meanwhile: go on from there
-            if not read_any:
-                _count(done, counted, min(f.version for f in folds))
+                # The projector applied some of these meanwhile: go on from its checkpoints.
+                checkpoints = self._store.checkpoints(stream_id)
+                groups = _groups(targets, checkpoints)
+                continue
+            done.events_total = max(done.events_total, done.events_done)
+            if not read_any:  # the folds are as committed: nothing came after the last read
+                _count(done, counted, start)
                 return
+
+    def _commit(self, stream_id: str, groups: Sequence[_Group], basis: object | None) -> None:
+        commits = [commit for group in groups for commit in group.commits(stream_id, basis)]
+        if commits:
+            self._store.commit(commits)
 
 
 def _count(done: Progress, counted: int, version: int) -> int:

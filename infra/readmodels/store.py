@@ -6,12 +6,16 @@ switches readers to it. Each (view, generation) — a `Target` — remembers per
 version it applied and its state for that stream: a `Checkpoint`. A `Commit` writes a target's
 changed documents together with its next checkpoint, and only if the checkpoint is still at
 the version the commit was computed from, so no event is ever applied twice.
+
+A stream's checkpoints are read together (`Checkpoints`) and may be stored together: the
+DynamoDB store keeps them in one item per stream, each distinct state once. A commit computed
+from such a read carries the read's `basis`, so the store need not read again to write them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from infra.readmodels.documents import DocKey
@@ -61,15 +65,37 @@ class Checkpoint:
     state: str | None = None
 
 
+class Checkpoints(dict[Target, Checkpoint]):
+    """Every target's checkpoint of one stream, as read together.
+
+    `basis` is the store's own record of that read (None where a store keeps none): pass it
+    on to the commits computed from these checkpoints. A store may bring it up to date as
+    those commits are written, so one read serves a stream's consecutive commits.
+    """
+
+    __slots__ = ("basis",)
+
+    def __init__(
+        self, found: Mapping[Target, Checkpoint] | None = None, basis: object | None = None
+    ) -> None:
+        super().__init__(found or {})
+        self.basis = basis
+
+
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """A target's changed documents and next checkpoint, conditional on `expected_version`."""
+    """A target's changed documents and next checkpoint, conditional on `expected_version`.
+
+    `basis`: that of the `Checkpoints` the commit was computed from, if any. Without one the
+    store reads what it needs itself.
+    """
 
     target: Target
     stream_id: str
     expected_version: int
     checkpoint: Checkpoint
     writes: Mapping[DocKey, str | None]
+    basis: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -94,7 +120,13 @@ def check_commit(commit: Commit) -> None:
             f"{commit.target.view}: {commit.size} items for one commit of "
             f"{commit.stream_id!r}, over {MAX_COMMIT_ITEMS}"
         )
-    sizes = [len(text.encode()) for text in commit.texts()]
+    texts = commit.texts()
+    lengths = [len(text) for text in texts]
+    # A character is at most 4 bytes of UTF-8: most commits are plainly within the limits,
+    # without encoding every text to count its bytes.
+    if 4 * max(lengths, default=0) <= MAX_TEXT_BYTES and 4 * sum(lengths) <= MAX_COMMIT_BYTES:
+        return
+    sizes = [len(text.encode()) for text in texts]
     if sizes and max(sizes) > MAX_TEXT_BYTES:
         raise CommitTooLargeError(
             f"{commit.target.view}: a {max(sizes)}-byte document or state for "
@@ -116,15 +148,17 @@ class Generations:
 
 
 class ReadModelStore(Protocol):
-    def checkpoints(self, stream_id: str) -> dict[Target, Checkpoint]:
+    def checkpoints(self, stream_id: str) -> Checkpoints:
         """Every target's checkpoint for the stream (targets that never saw it are absent)."""
         ...
 
     def commit(self, commits: Sequence[Commit]) -> None:
         """Write the commits; each one atomically, with its checkpoint condition.
 
-        Raises `CheckpointMovedError` when a checkpoint moved; commits written before the
-        failing one stay written (each is whole on its own), so callers re-read and go on.
+        Raises `CheckpointMovedError` when a checkpoint moved — or, where a stream's
+        checkpoints are stored together, when any of them moved since the commits' basis
+        was read; commits written before the failing one stay written (each is whole on its
+        own), so callers re-read and go on.
         """
         ...
 

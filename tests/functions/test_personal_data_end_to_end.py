@@ -29,6 +29,7 @@ from functions.commands.erasure import subject_stream_id
 from functions.common import bootstrap
 from functions.common.settings import settings
 from infra.command_handler import round_stream_id
+from infra.readmodels.dynamodb import stored_texts
 from infra.rebuild import rebuild_command
 from infra.vault import SubjectErasedError, derived_subject_id
 from tests.domain.given import ESV, KRIMINALVARDEN, SKATTEVERKET
@@ -180,10 +181,12 @@ def every_item(tables: dict[str, str]) -> dict[str, list[str]]:
 
 
 def readable(item: dict[str, Any]) -> str:
-    """An item as text, with a stream tip's compressed snapshot opened."""
+    """An item as text, with a stream tip's compressed snapshot opened, and a read-model
+    item's packed document or states."""
+    texts = stored_texts(item)
     if "snapshot" in item:
         item = {**item, "snapshot": zlib.decompress(item["snapshot"]["B"]).decode()}
-    return json.dumps(item, default=str)
+    return json.dumps({**item, "texts": texts}, default=str)
 
 
 def leaks(texts: list[str]) -> list[str]:

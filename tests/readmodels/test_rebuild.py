@@ -322,3 +322,40 @@ def test_the_command_waits_the_grace_period_before_deleting_or_keeps_the_old_gen
     assert "Kept the replaced generations: audit 2" in console.export_text()
     assert store.generations()["audit"].active == 3
     assert list(store.items(Target("audit", 2))) != []
+
+
+def test_the_event_stores_tip_items_are_no_events_to_list_or_replay(
+    template_tables: dict[str, str],
+) -> None:
+    # GIVEN the scenario in the DynamoDB event store, and stream tips (version 0: the head and
+    # a snapshot, no type nor payload) put raw beside the events: one, ahead of its stream's
+    # events, for a stream that has them, and one for a stream that has no event at all
+    client = boto3.client("dynamodb", region_name=REGION)
+    table = template_tables["EventStoreTable"]
+    seed(DynamoDBEventStore(client, table), scenario().events)
+    for stream_id, head in ((ROUND_4_STREAM, 999), ("round-2099-9", 4)):
+        tip: dict[str, Any] = {
+            "stream_id": {"S": stream_id},
+            "version": {"N": "0"},
+            "head": {"N": str(head)},
+            "snapshot": {"B": b"\x78\x9c\x03\x00\x00\x00\x00\x01"},
+            "snapshot_format": {"S": "round-state/1"},
+            "snapshot_version": {"N": str(head)},
+        }
+        client.put_item(TableName=table, Item=tip)
+    source = DynamoDBStreamSource(client, table)
+    # THEN the streams listed are those with events, each at its last event's version
+    assert source.streams() == sorted(
+        (stream_id, len(scenario().stream(stream_id))) for stream_id in scenario().stream_ids()
+    )
+    # AND a rebuild from them equals a projection of the events, counted once each
+    read_models = InMemoryReadModelStore()
+    rebuilder = Rebuilder(list(VIEWS.values()), read_models, source)
+    started = rebuilder.start()
+    done = rebuilder.replay(started.generations)
+    rebuilder.switch(started.generations)
+    assert done.events_done == done.events_total == len(scenario().events)
+    expected = projected(scenario().events)
+    for name in VIEWS:
+        rebuilt = read_models.items(Target(name, started.generations[name]))
+        assert sorted(rebuilt) == sorted(expected.items(Target(name, 1))), name

@@ -1,58 +1,70 @@
-"""The two shapes of sheet-based views: a few documents per round, or one per agency."""
+"""The two shapes of sheet-based views: a few documents per round, or one per agency.
+
+Both keep the round's sheet as their state, and nothing else: the five round views keep the
+same state, which the DynamoDB store then stores once per stream. The rebuild folds them
+together (`SHEET`): the sheet is evolved once per event for all five, and their documents
+are derived from it when the fold is taken.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Final
 
 from infra.eventstore import RecordedEvent
 from infra.readmodels.documents import DocKey, JsonObject, encode, round_id_of
-from infra.readmodels.view import Applied
-from infra.readmodels.views.sheet import Sheet, evolve
+from infra.readmodels.view import Applied, Taken, View
+from infra.readmodels.views.sheet import Sheet, Touched, evolve
+
+
+def sheet_of(state: JsonObject | None) -> Sheet | None:
+    """The sheet a round view's state holds (before, round documents views kept digests too)."""
+    if state is not None and "written" in state and "sheet" in state:
+        held: Sheet | None = state["sheet"]
+        return held
+    return state
 
 
 class RoundDocumentsView(ABC):
-    """Derives its few documents per round whole from the sheet; writes only those that changed.
-
-    Its state is the sheet and a digest of each document as last written, so telling what
-    an event changed costs one encoding, not two.
-    """
+    """Derives its few documents per round whole from the sheet; writes only those that changed."""
 
     name: str
+
+    @property
+    def fold_kind(self) -> SheetFolds:
+        return SHEET
 
     @abstractmethod
     def documents(self, sheet: Sheet) -> dict[DocKey, JsonObject]:
         """Every document of this view for one round."""
 
+    def texts(self, sheet: Sheet | None) -> dict[DocKey, str]:
+        """Every document of this view for one round, encoded (none before it is scheduled)."""
+        if sheet is None:
+            return {}
+        return {key: encode(document) for key, document in self.documents(sheet).items()}
+
     def apply(self, state: JsonObject | None, recorded: RecordedEvent) -> Applied:
         if round_id_of(recorded.stream_id) is None:
             return Applied(state)
-        held = state or {"sheet": None, "written": {}}
-        sheet, _ = evolve(held["sheet"], recorded.event)
+        sheet = sheet_of(state)
+        # Encoded before the event: the documents share lists and maps with the sheet,
+        # which the event changes in place.
+        before = self.texts(sheet)
+        sheet, _ = evolve(sheet, recorded.event)
         if sheet is None:
             return Applied(state)
-        texts = {key: encode(doc) for key, doc in self.documents(sheet).items()}
-        written = {_name(key): _digest(text) for key, text in texts.items()}
-        writes: dict[DocKey, str | None] = {
-            key: text
-            for key, text in texts.items()
-            if held["written"].get(_name(key)) != written[_name(key)]
-        }
-        writes.update(dict.fromkeys(_key(name) for name in held["written"].keys() - written.keys()))
-        return Applied({"sheet": sheet, "written": written}, writes)
+        return Applied(sheet, changed(before, self.texts(sheet)))
 
 
-def _name(key: DocKey) -> str:
-    return f"{key.partition}\n{key.sort}"
-
-
-def _key(name: str) -> DocKey:
-    partition, sort = name.split("\n", 1)
-    return DocKey(partition, sort)
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+def changed(before: dict[DocKey, str], after: dict[DocKey, str]) -> dict[DocKey, str | None]:
+    """The writes that turn documents `before` into `after`: new or changed texts, deletions."""
+    writes: dict[DocKey, str | None] = {
+        key: text for key, text in after.items() if before.get(key) != text
+    }
+    writes.update(dict.fromkeys(before.keys() - after.keys()))
+    return writes
 
 
 class AgencyRowsView(ABC):
@@ -60,9 +72,17 @@ class AgencyRowsView(ABC):
 
     name: str
 
+    @property
+    def fold_kind(self) -> SheetFolds:
+        return SHEET
+
     @abstractmethod
     def row(self, sheet: Sheet, org_number: str) -> tuple[DocKey, JsonObject]:
         """The key and document of one agency's row in this round."""
+
+    def rows(self, sheet: Sheet, org_numbers: Touched) -> dict[DocKey, str | None]:
+        found = (self.row(sheet, org_number) for org_number in sorted(org_numbers))
+        return {key: encode(document) for key, document in found}
 
     def apply(self, state: JsonObject | None, recorded: RecordedEvent) -> Applied:
         if round_id_of(recorded.stream_id) is None:
@@ -70,8 +90,88 @@ class AgencyRowsView(ABC):
         sheet, touched = evolve(state, recorded.event)
         if sheet is None:
             return Applied(None)
-        rows = (self.row(sheet, org_number) for org_number in sorted(touched))
-        return Applied(sheet, {key: encode(doc) for key, doc in rows})
+        return Applied(sheet, self.rows(sheet, touched))
+
+
+SheetView = RoundDocumentsView | AgencyRowsView
+
+
+class SheetFolds:
+    """The fold kind of every sheet-based view."""
+
+    def fold(self, views: Sequence[View], state: JsonObject | None, version: int) -> SheetFold:
+        sheet_views = [view for view in views if isinstance(view, SheetView)]
+        if len(sheet_views) != len(views):
+            raise TypeError("only sheet-based views fold as a sheet")
+        return SheetFold(sheet_views, sheet_of(state), version)
+
+
+SHEET: Final = SheetFolds()
+
+
+class SheetFold:
+    """One round's sheet folded once for several views; their documents derived when taken.
+
+    A round documents view writes what differs from its documents when last taken; an agency
+    rows view, the rows of every agency an event touched since (as each event would have).
+    """
+
+    def __init__(self, views: Sequence[SheetView], sheet: Sheet | None, version: int) -> None:
+        self.version = version
+        self._views = views
+        self._sheet = sheet
+        self._round: bool | None = None  # whether the stream is a round's: known at its first event
+        self._touched: set[str] = set()
+        # Rows of agencies touched before the sheet was replaced (a round scheduled again).
+        self._rows: list[dict[DocKey, str | None]] = [{} for _ in views]
+        self._kept = 0  # the most rows any view keeps in `_rows`
+        self._written = [
+            view.texts(sheet) if isinstance(view, RoundDocumentsView) else {} for view in views
+        ]
+
+    def add(self, recorded: RecordedEvent) -> None:
+        self.version = recorded.version
+        if self._round is None:
+            self._round = round_id_of(recorded.stream_id) is not None
+        if not self._round:
+            return
+        sheet, touched = evolve(self._sheet, recorded.event)
+        if sheet is not self._sheet and self._sheet is not None and self._touched:
+            self._keep_rows(self._sheet)
+        self._sheet = sheet
+        if touched:
+            self._touched |= touched
+
+    def _keep_rows(self, sheet: Sheet) -> None:
+        """The rows touched so far, from the sheet as it stood (it is being replaced)."""
+        for view, rows in zip(self._views, self._rows, strict=True):
+            if isinstance(view, AgencyRowsView):
+                rows.update(view.rows(sheet, self._touched))
+                self._kept = max(self._kept, len(rows))
+        self._touched = set()
+
+    def full(self, items: int, size: int) -> bool:
+        # A round documents view writes a few documents at most; the rows grow with agencies.
+        return len(self._touched) + self._kept >= items
+
+    def take(self) -> list[Taken]:
+        sheet = self._sheet
+        state = None if sheet is None else encode(sheet)
+        taken: list[Taken] = []
+        for n, view in enumerate(self._views):
+            if isinstance(view, RoundDocumentsView):
+                texts = view.texts(sheet)
+                writes = changed(self._written[n], texts)
+                self._written[n] = texts
+            else:
+                writes = self._rows[n]
+                if sheet is not None and self._touched:
+                    writes.update(view.rows(sheet, self._touched))
+                self._rows[n] = {}
+            taken.append(Taken(state, writes))
+        self._touched = set()
+        self._kept = 0
+        return taken
 
 
 def pair_facts(sheet: Sheet, org_number: str) -> JsonObject:

@@ -7,12 +7,13 @@ be *for* an invalid number).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from events import ApplicationRefused
 from infra.eventstore import RecordedEvent
 from infra.readmodels.documents import DocKey, JsonObject, encode, iso, round_id_of, sortable
-from infra.readmodels.view import Applied
+from infra.readmodels.view import Applied, ApplyFold, View
 
 NAME: Final = "refusals"
 ALL: Final = "refusals"
@@ -24,6 +25,10 @@ def round_partition(round_id: str) -> str:
 
 class RefusalsView:
     name = NAME
+
+    @property
+    def fold_kind(self) -> RefusalFolds:
+        return REFUSALS
 
     def apply(self, state: JsonObject | None, recorded: RecordedEvent) -> Applied:
         event = recorded.event
@@ -48,3 +53,21 @@ class RefusalsView:
         if round_id is not None:
             writes[DocKey(round_partition(round_id), sort)] = text
         return Applied(state, writes)
+
+
+class RefusalFolds:
+    def fold(self, views: Sequence[View], state: JsonObject | None, version: int) -> RefusalsFold:
+        return RefusalsFold(views, state, version)
+
+
+REFUSALS: Final = RefusalFolds()
+
+
+class RefusalsFold(ApplyFold):
+    """Applies refusals only: every other event leaves the view as it was (see `apply`)."""
+
+    def add(self, recorded: RecordedEvent) -> None:
+        if isinstance(recorded.event, ApplicationRefused):
+            super().add(recorded)
+        else:
+            self.version = recorded.version

@@ -9,8 +9,10 @@ It deliberately re-implements no domain rule: it records what the events say hap
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from events import (
     AgencyAdmitted,
@@ -61,46 +63,55 @@ _DECISIONS: dict[type[Any], str] = {
 }
 
 
-def evolve(sheet: Sheet | None, event: Event) -> tuple[Sheet | None, set[str]]:
+def evolve(sheet: Sheet | None, event: Event) -> tuple[Sheet | None, Touched]:
     """The sheet after `event` (changed in place) and the agencies whose facts it changed."""
     if isinstance(event, RoundScheduled):
-        return _scheduled(event), set()
+        return _scheduled(event), _NONE
     if sheet is None:  # nothing precedes RoundScheduled in a round stream
-        return None, set()
-    touched: set[str] = set()
-    match event:
-        case RoundRescheduled():
-            sheet["dates"] = {name: iso(getattr(event, name)) for name in DATE_FIELDS}
-        case PlanDeadlinePassed():
-            sheet["deadline_passed"] = True
-        case ParticipantNominated():
-            sheet["roles"][event.role] = sheet["roles"].get(event.role, 0) + 1
-        case AgencyApplied():
-            agency = _agency(sheet, event.org_number)
-            agency.update(agency_name=event.agency_name, status="applied")
-            agency["applied_at"] = iso(event.submitted_at)
-            touched.add(event.org_number)
-        case ApplicationWithdrawn() | AgencyAdmitted() | AgencyRejected() | AgencyWaitlisted():
-            agency = _agency(sheet, event.org_number)
-            agency["status"] = _DECISIONS[type(event)]
-            if not isinstance(event, ApplicationWithdrawn) and event.case_number:
-                agency["case_number"] = event.case_number
-            touched.add(event.org_number)
-        case PairFormed():
-            touched = _form_pair(sheet, event)
-        case PairDissolved():
-            touched = _dissolve_pair(sheet, event)
-        case PlanSubmitted() | PlanRevised() | PresentationRecorded():
-            touched = _pair_event(sheet, event)
-        case (
-            ApplicationsOpened()
-            | ApplicationsClosed()
-            | RoundStarted()
-            | RoundClosed()
-            | RoundCancelled()
-        ):
-            sheet["state"] = _STATE_AFTER[type(event)]
-    return sheet, touched
+        return None, _NONE
+    step = _STEPS.get(type(event))
+    return sheet, _NONE if step is None else step(sheet, event)
+
+
+Touched = AbstractSet[str]
+_NONE: Final[Touched] = frozenset()
+
+
+def _rescheduled(sheet: Sheet, event: RoundRescheduled) -> Touched:
+    sheet["dates"] = {name: iso(getattr(event, name)) for name in DATE_FIELDS}
+    return _NONE
+
+
+def _deadline_passed(sheet: Sheet, event: PlanDeadlinePassed) -> Touched:
+    sheet["deadline_passed"] = True
+    return _NONE
+
+
+def _nominated(sheet: Sheet, event: ParticipantNominated) -> Touched:
+    sheet["roles"][event.role] = sheet["roles"].get(event.role, 0) + 1
+    return _NONE
+
+
+def _applied(sheet: Sheet, event: AgencyApplied) -> Touched:
+    agency = _agency(sheet, event.org_number)
+    agency.update(agency_name=event.agency_name, status="applied")
+    agency["applied_at"] = iso(event.submitted_at)
+    return {event.org_number}
+
+
+def _decided(
+    sheet: Sheet, event: ApplicationWithdrawn | AgencyAdmitted | AgencyRejected | AgencyWaitlisted
+) -> Touched:
+    agency = _agency(sheet, event.org_number)
+    agency["status"] = _DECISIONS[type(event)]
+    if not isinstance(event, ApplicationWithdrawn) and event.case_number:
+        agency["case_number"] = event.case_number
+    return {event.org_number}
+
+
+def _moved(sheet: Sheet, event: Event) -> Touched:
+    sheet["state"] = _STATE_AFTER[type(event)]
+    return _NONE
 
 
 def plan_status(pair: JsonObject, deadline_passed: bool) -> str:
@@ -135,12 +146,21 @@ def _scheduled(event: RoundScheduled) -> Sheet:
 def _agency(sheet: Sheet, org_number: str) -> JsonObject:
     # An old stream may decide on an application this code never saw; the fact still stands.
     agencies: dict[str, JsonObject] = sheet["agencies"]
-    return agencies.setdefault(
-        org_number, {"agency_name": "", "status": "applied", "applied_at": None}
-    )
+    agency = agencies.get(org_number)
+    if agency is None:
+        agency = agencies[org_number] = {"agency_name": "", "status": "applied", "applied_at": None}
+    return agency
 
 
-def _form_pair(sheet: Sheet, event: PairFormed) -> set[str]:
+def _form_pair(sheet: Sheet, event: PairFormed) -> Touched:
+    # Only a pair's members point at it. A pair id formed again (no domain rule here) is a
+    # new pair: agencies of the one it replaces that are not in it leave it.
+    replaced = sheet["pairs"].get(event.pair_id)
+    touched = set(replaced["org_numbers"]) if replaced else set()
+    for org_number in touched.difference(event.org_numbers):
+        agency = sheet["agencies"][org_number]
+        if agency.get("pair_id") == event.pair_id:
+            agency["pair_id"] = None
     sheet["pairs"][event.pair_id] = {
         "org_numbers": list(event.org_numbers),
         "theme": event.theme,
@@ -151,13 +171,13 @@ def _form_pair(sheet: Sheet, event: PairFormed) -> set[str]:
     }
     for org_number in event.org_numbers:
         _agency(sheet, org_number)["pair_id"] = event.pair_id
-    return set(event.org_numbers)
+    return touched | set(event.org_numbers)
 
 
-def _dissolve_pair(sheet: Sheet, event: PairDissolved) -> set[str]:
+def _dissolve_pair(sheet: Sheet, event: PairDissolved) -> Touched:
     pair = sheet["pairs"].get(event.pair_id)
     if pair is None:
-        return set()
+        return _NONE
     pair.update(dissolved=True, dissolved_reason=event.reason)
     members = {
         org for org in pair["org_numbers"] if sheet["agencies"][org].get("pair_id") == event.pair_id
@@ -167,12 +187,10 @@ def _dissolve_pair(sheet: Sheet, event: PairDissolved) -> set[str]:
     return members
 
 
-def _pair_event(
-    sheet: Sheet, event: PlanSubmitted | PlanRevised | PresentationRecorded
-) -> set[str]:
+def _pair_event(sheet: Sheet, event: PlanSubmitted | PlanRevised | PresentationRecorded) -> Touched:
     pair = sheet["pairs"].get(event.pair_id)
     if pair is None:
-        return set()
+        return _NONE
     if isinstance(event, PresentationRecorded):
         pair["presented_at"] = iso(event.held_at)
     elif isinstance(event, PlanSubmitted) or pair["plan"] is None:
@@ -183,7 +201,7 @@ def _pair_event(
         pair["plan"].update(
             title=event.title, revision=event.revision, revised_at=iso(event.submitted_at)
         )
-    return set(pair["org_numbers"])
+    return set(pair["org_numbers"])  # every agency that shows the pair: only members point at it
 
 
 def _first_plan(sheet: Sheet, event: PlanSubmitted | PlanRevised) -> JsonObject:
@@ -204,3 +222,20 @@ def _days_late(submitted_at: datetime, due_at: str) -> int:
     """Whole days after the deadline, a part of a day counting as one (a late plan is ≥ 1)."""
     overdue = (submitted_at - datetime.fromisoformat(due_at)).total_seconds()
     return max(1, math.ceil(overdue / _DAY_SECONDS))
+
+
+# What each event does to the sheet, by its type (events are final classes): one lookup per
+# event, where matching class patterns in turn took longer than the step itself.
+_STEPS: Final[dict[type[Any], Callable[[Sheet, Any], Touched]]] = {
+    RoundRescheduled: _rescheduled,
+    PlanDeadlinePassed: _deadline_passed,
+    ParticipantNominated: _nominated,
+    AgencyApplied: _applied,
+    **dict.fromkeys(_DECISIONS, _decided),
+    PairFormed: _form_pair,
+    PairDissolved: _dissolve_pair,
+    PlanSubmitted: _pair_event,
+    PlanRevised: _pair_event,
+    PresentationRecorded: _pair_event,
+    **dict.fromkeys(_STATE_AFTER, _moved),
+}
