@@ -28,7 +28,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
         ["--lengths", "10,100,1000,10000", "--commands", "5"],
         ["--lengths", "10,100", "--commands", "2"],
     ),
-    "cold_start": ([], ["--runs", "1", "--no-package"]),
+    "cold_start": (["--runs", "15"], ["--runs", "1", "--no-package"]),
     "rebuild": (["--events", "100000", "--repeat", "3"], ["--events", "2000", "--repeat", "1"]),
     "burst": (
         [*("--applications", "500", "--clients", "50", "--direct-applications", "100"), *BURST],

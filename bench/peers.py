@@ -250,7 +250,7 @@ def engine_sqlite(
 ) -> dict[str, float]:
     """One database file for every round, as eventsourcing's; WAL (both), and by default the
     synchronous level eventsourcing runs at: it sets none, so SQLite's default."""
-    from infra.eventstore import SQLiteEventStore
+    from infra.eventstore.sqlite import SQLiteEventStore
 
     level = synchronous or sqlite_defaults()[1]
     if level not in ("NORMAL", "FULL"):

@@ -1,4 +1,7 @@
-"""The event store: a port, and in-memory, SQLite and DynamoDB stores that pass one contract."""
+"""The event store: a port, and in-memory, SQLite and DynamoDB stores that pass one contract.
+
+`SQLiteEventStore` is imported from `infra.eventstore.sqlite`: no Lambda needs sqlite3 loaded.
+"""
 
 from infra.eventstore.dynamodb import DynamoDBEventStore, is_unavailable
 from infra.eventstore.errors import (
@@ -13,7 +16,6 @@ from infra.eventstore.errors import (
 from infra.eventstore.memory import InMemoryEventStore
 from infra.eventstore.port import EventStore, LoadedStream, NewEvent, RecordedEvent, Snapshot
 from infra.eventstore.records import MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, MAX_ITEM_BYTES
-from infra.eventstore.sqlite import SQLiteEventStore
 
 __all__ = [
     "MAX_APPEND_BYTES",
@@ -31,7 +33,6 @@ __all__ = [
     "LoadedStream",
     "NewEvent",
     "RecordedEvent",
-    "SQLiteEventStore",
     "Snapshot",
     "TooManyEventsError",
     "is_unavailable",

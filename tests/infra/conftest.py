@@ -10,12 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.eventstore import (
-    DynamoDBEventStore,
-    EventStore,
-    InMemoryEventStore,
-    SQLiteEventStore,
-)
+from infra.eventstore import DynamoDBEventStore, EventStore, InMemoryEventStore
+from infra.eventstore.sqlite import SQLiteEventStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
