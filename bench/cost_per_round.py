@@ -811,9 +811,9 @@ def main(argv: list[str] | None = None) -> int:
             f"items on average"
             for name in sorted(writes, key=lambda n: -items[n])
         )
-        + " (2 WRU per KB per item; the projector's are each view's checkpoint and items, per "
-        "event, on the read-model table; the event store's are a ConditionCheck and the new "
-        "event)."
+        + " (2 WRU per KB per item; the projector's are the stream's checkpoint item and the "
+        "documents that changed, per event, on the read-model table; the event store's are the "
+        "stream's tip (head and snapshot) and the new event)."
     )
 
     states = Table(
