@@ -239,8 +239,9 @@ class Rebuilder:
         checkpoints = self._store.checkpoints(stream_id)
         groups = _groups(targets, checkpoints)
         while True:
-            folds = [group.fold for group in groups]
-            start = min(fold.version for fold in folds)
+            # Each fold with its methods looked up once, not once an event.
+            folds = [(group.fold, group.fold.add, group.fold.full) for group in groups]
+            start = min(fold.version for fold, _, _ in folds)
             read_any = False
             try:
                 for recorded in self._source.read(stream_id, start):
@@ -248,10 +249,10 @@ class Rebuilder:
                     version = recorded.version
                     previous = version - 1
                     full = False
-                    for fold in folds:
+                    for fold, add, is_full in folds:
                         if fold.version == previous:  # else it has this event already
-                            fold.add(recorded)
-                            if fold.full(items, size):
+                            add(recorded)
+                            if is_full(items, size):
                                 full = True
                     if version > counted:
                         done.events_done += version - counted

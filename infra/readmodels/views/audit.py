@@ -23,7 +23,20 @@ def audit_partition(round_id: str) -> str:
 
 def version_sort(version: int) -> str:
     """Zero-padded, so the sort key orders as the version does (and pages resume from one)."""
-    return f"{version:010d}"
+    if 0 < version < _SORTS_KEPT:
+        sorts = _SORTS
+        while len(sorts) <= version:
+            sorts.append(str(len(sorts)).zfill(10))
+        return sorts[version]
+    return str(version).zfill(10)
+
+
+_SORTS_KEPT: Final = 100_000
+_SORTS: list[str] = []
+"""Sort keys by version, made once: every stream's trail has versions 1, 2, 3 and on, so a
+replay stores the same few keys over and over (one text each, not one per document)."""
+_new_key: Final = tuple.__new__
+"""`_new_key(DocKey, (partition, sort))`: a `DocKey` without a call of its Python `__new__`."""
 
 
 _STRINGS: dict[str, str] = {}
@@ -47,10 +60,17 @@ def entry(recorded: RecordedEvent) -> str:
     Written out, because the trail is one document per event: a replay writes as many
     entries as it reads events, and building and encoding a dict for each costs twice this.
     """
+    return _entry(recorded, recorded.version)
+
+
+def _entry(recorded: RecordedEvent, version: int) -> str:
     metadata = recorded.metadata
+    strings = _STRINGS
+    kind, actor = recorded.event.type, metadata.actor
     return (
-        f'{{"version":{recorded.version},"type":{_string(recorded.event.type)},'
-        f'"occurred_at":"{iso(metadata.occurred_at)}","actor":{_string(metadata.actor)}}}'
+        f'{{"version":{version},"type":{strings.get(kind) or _string(kind)},'
+        f'"occurred_at":"{iso(metadata.occurred_at)}",'
+        f'"actor":{strings.get(actor) or _string(actor)}}}'
     )
 
 
@@ -90,14 +110,14 @@ class AuditFold:
         self._bytes = 0
 
     def add(self, recorded: RecordedEvent) -> None:
-        self.version = recorded.version
+        self.version = version = recorded.version
         if not self._started:
             self._started = True
             round_id = round_id_of(recorded.stream_id)
             self._partition = None if round_id is None else audit_partition(round_id)
         if self._partition is not None:
-            text = entry(recorded)
-            self._writes[DocKey(self._partition, f"{recorded.version:010d}")] = text
+            text = _entry(recorded, version)
+            self._writes[_new_key(DocKey, (self._partition, version_sort(version)))] = text
             self._bytes += len(text)
 
     def full(self, items: int, size: int) -> bool:

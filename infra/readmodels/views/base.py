@@ -12,10 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Final
 
+from pydantic_core import to_json
+
 from infra.eventstore import RecordedEvent
 from infra.readmodels.documents import DocKey, JsonObject, encode, round_id_of
 from infra.readmodels.view import Applied, Taken, View
-from infra.readmodels.views.sheet import Sheet, Touched, evolve
+from infra.readmodels.views.sheet import STEPS, Sheet, Touched, evolve
 
 
 def sheet_of(state: JsonObject | None) -> Sheet | None:
@@ -81,8 +83,12 @@ class AgencyRowsView(ABC):
         """The key and document of one agency's row in this round."""
 
     def rows(self, sheet: Sheet, org_numbers: Touched) -> dict[DocKey, str | None]:
-        found = (self.row(sheet, org_number) for org_number in sorted(org_numbers))
-        return {key: encode(document) for key, document in found}
+        row = self.row
+        rows: dict[DocKey, str | None] = {}
+        for org_number in sorted(org_numbers):
+            key, document = row(sheet, org_number)
+            rows[key] = to_json(document).decode()  # `encode`, without its call
+        return rows
 
     def apply(self, state: JsonObject | None, recorded: RecordedEvent) -> Applied:
         if round_id_of(recorded.stream_id) is None:
@@ -135,7 +141,13 @@ class SheetFold:
             self._round = round_id_of(recorded.stream_id) is not None
         if not self._round:
             return
-        sheet, touched = evolve(self._sheet, recorded.event)
+        event = recorded.event
+        if self._sheet is not None and (step := STEPS.get(type(event))) is not None:
+            # `evolve` inlined, for the events that change the sheet in place (most of them).
+            if touched := step(self._sheet, event):
+                self._touched |= touched
+            return
+        sheet, touched = evolve(self._sheet, event)
         if sheet is not self._sheet and self._sheet is not None and self._touched:
             self._keep_rows(self._sheet)
         self._sheet = sheet

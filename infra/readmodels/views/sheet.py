@@ -69,7 +69,7 @@ def evolve(sheet: Sheet | None, event: Event) -> tuple[Sheet | None, Touched]:
         return _scheduled(event), _NONE
     if sheet is None:  # nothing precedes RoundScheduled in a round stream
         return None, _NONE
-    step = _STEPS.get(type(event))
+    step = STEPS.get(type(event))
     return sheet, _NONE if step is None else step(sheet, event)
 
 
@@ -226,7 +226,7 @@ def _days_late(submitted_at: datetime, due_at: str) -> int:
 
 # What each event does to the sheet, by its type (events are final classes): one lookup per
 # event, where matching class patterns in turn took longer than the step itself.
-_STEPS: Final[dict[type[Any], Callable[[Sheet, Any], Touched]]] = {
+STEPS: Final[dict[type[Any], Callable[[Sheet, Any], Touched]]] = {
     RoundRescheduled: _rescheduled,
     PlanDeadlinePassed: _deadline_passed,
     ParticipantNominated: _nominated,
