@@ -40,6 +40,7 @@ from infra.readmodels.store import (
     Generations,
     Target,
     check_commit,
+    check_expected,
 )
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -137,12 +138,7 @@ class DynamoDBReadModelStore:
         """One transaction: the stream's checkpoint item with the commits, their documents."""
         checkpoints = basis.checkpoints()
         for commit in commits:
-            current = checkpoints.get(commit.target)
-            if (current.version if current else 0) != commit.expected_version:
-                raise CheckpointMovedError(
-                    f"{commit.target}: {commit.stream_id!r} is not at version "
-                    f"{commit.expected_version}"
-                )
+            check_expected(commit, checkpoints.get(commit.target))
             checkpoints[commit.target] = commit.checkpoint
         item = basis.item(checkpoints)
         if (size := item_size(item)) > checkpoint_item.MAX_ITEM_BYTES:

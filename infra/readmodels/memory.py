@@ -8,13 +8,13 @@ from collections.abc import Iterator, Sequence
 from infra.readmodels.documents import DocKey
 from infra.readmodels.store import (
     Checkpoint,
-    CheckpointMovedError,
     Checkpoints,
     Commit,
     GenerationChangedError,
     Generations,
     Target,
     check_commit,
+    check_expected,
 )
 
 
@@ -37,12 +37,7 @@ class InMemoryReadModelStore:
         for commit in commits:
             with self._lock:
                 stream = self._checkpoints.setdefault(commit.stream_id, {})
-                current = stream.get(commit.target)
-                if (current.version if current else 0) != commit.expected_version:
-                    raise CheckpointMovedError(
-                        f"{commit.target}: {commit.stream_id!r} is not at version "
-                        f"{commit.expected_version}"
-                    )
+                check_expected(commit, stream.get(commit.target))
                 stream[commit.target] = commit.checkpoint
                 documents = self._documents.setdefault(commit.target, {})
                 for (partition_key, sort), text in commit.writes.items():

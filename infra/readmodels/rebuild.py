@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
 from infra.eventstore import DynamoDBEventStore, EventStore, RecordedEvent
+from infra.eventstore.dynamodb import TIP_VERSION
 from infra.readmodels.documents import decode
 from infra.readmodels.projector import ProjectionTarget
 from infra.readmodels.store import (
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 FLUSH_ITEMS: Final = 90
 """Documents a target gathers in memory before it commits (one transaction holds 100 items)."""
 FLUSH_BYTES: Final = 2_000_000
-TIP_VERSION: Final = 0
-"""An event-store item at version 0 is a stream's tip (its head and snapshot), not an event."""
 
 
 class StreamSource(Protocol):
@@ -77,8 +76,6 @@ class DynamoDBStreamSource:
             page = self._client.scan(**scan)
             for item in page["Items"]:
                 stream_id, version = item["stream_id"]["S"], int(item["version"]["N"])
-                if version == TIP_VERSION:
-                    continue
                 last[stream_id] = max(version, last.get(stream_id, 0))
             if "LastEvaluatedKey" not in page:
                 break

@@ -113,6 +113,14 @@ class Commit:
         return sum(len(text.encode()) for text in self.texts())
 
 
+def check_expected(commit: Commit, current: Checkpoint | None) -> None:
+    """A commit applies only where its target's checkpoint is still where it was read."""
+    if (current.version if current else 0) != commit.expected_version:
+        raise CheckpointMovedError(
+            f"{commit.target}: {commit.stream_id!r} is not at version {commit.expected_version}"
+        )
+
+
 def check_commit(commit: Commit) -> None:
     """Refuse a commit no transaction could hold, before anything is written."""
     if commit.size > MAX_COMMIT_ITEMS:
