@@ -29,8 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy --strict (pyproject.toml) on every package, the benches and the tests.
 types: $(STAMP)
-	$(BIN)/mypy domain events
+	$(BIN)/mypy domain events infra functions programme
 
 $(CHECKOV): $(BIN)/python $(CHECKOV_LOCK)
 	$(PYTHON) -m venv $(VENV)/checkov
@@ -44,8 +45,10 @@ check-template: $(STAMP) $(CHECKOV)
 	$(BIN)/statelint infra/statemachines/*.asl.json
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
+# Every test, on as many workers as the machine has cores (pytest-xdist); the slowest are
+# listed at the end. pytest's own exit codes stand: 5 (no tests collected) fails the target.
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --durations=15
 
 test: lint types check-template unit
 
@@ -71,13 +74,12 @@ clean:
 LAMBDA_FUNCTIONS := IntakeFunction CommandsFunction QueriesFunction ProjectorFunction \
 	NextTransitionFunction ApplyTransitionFunction HandOverFunction RecordFailureFunction \
 	LifecycleStarterFunction LifecycleReconcilerFunction
-# Only what the functions import: of infra, the adapters, not the local stack, the CLI or the
-# template reader (infra/serve, infra/local, cli.py, demo.py, template.py, ...: moto, yaml and
-# rich are not in the Lambda lock). tests/infra/test_lambda_package.py fails when a handler
-# imports, even lazily, a module missing here, or anything outside requirements/lambda.lock.
-LAMBDA_SOURCES := domain events functions \
-	infra/__init__.py infra/clock.py infra/command_handler.py infra/keyring_dynamodb.py \
-	infra/snapshots.py infra/vault.py infra/eventstore infra/readmodels
+# The floors a Lambda may import: events, domain, infra (the adapters) and functions; never
+# programme/ (the local stack, the CLI, the template reader: moto, yaml and rich are not in the
+# Lambda lock), nor the state machine definitions, which the template reads at deploy time.
+# tests/infra/test_lambda_package.py fails when a handler imports, even lazily, a module missing
+# here, or anything outside requirements/lambda.lock.
+LAMBDA_SOURCES := domain events functions infra
 # boto3, botocore and s3transfer stay in the artifact although the Python runtime has its own
 # (left out, the artifact would go from about 25 to 9 MB zipped: bench/cold_start.py). The
 # runtime's are whatever version AWS last put in it, and change under a deployed function; the
@@ -91,6 +93,7 @@ define copy-lambda-sources
 		mkdir -p "$(ARTIFACTS_DIR)/$$(dirname "$$source")" && \
 		cp -R "$$source" "$(ARTIFACTS_DIR)/$$(dirname "$$source")/" || exit 1; \
 	done
+	rm -rf "$(ARTIFACTS_DIR)/infra/statemachines"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 endef
 

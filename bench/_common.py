@@ -395,7 +395,7 @@ def summarise(requests: Iterable[Request]) -> dict[str, float]:
 
 def table_keys(template: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Key attribute names of each template table, by the table name tests and benches use."""
-    from infra.template import dynamodb_tables
+    from programme.template import dynamodb_tables
 
     return {
         spec["TableName"]: tuple(k["AttributeName"] for k in spec["KeySchema"])

@@ -52,7 +52,7 @@ direct one), and moto's own share: loading the round, and TransactWriteItems (mo
 the whole table, twice, as its rollback snapshot of each transaction: that part grows with
 the table, not with anything AWS would do).
 
-The local stack stops moto keeping every model instance it makes (infra/serve/moto_dynamodb.py):
+The local stack stops moto keeping every model instance it makes (programme/stack/moto_dynamodb.py):
 with those deep copies kept, memory grew with the square of the appends (this bench at 500 ran
 out of 24 GB before that fix).
 """
@@ -143,8 +143,8 @@ def org_numbers(count: int, rng: random.Random) -> list[str]:
 def plan_burst(
     round_id: str, prefix: str, numbers: list[str], duplicates: float, seed: int
 ) -> Plan:
-    from infra.round3_2015 import Agency
-    from infra.serve.round3 import typeform_application
+    from programme.round3.data import Agency
+    from programme.round3.loader import typeform_application
 
     submitted_at = datetime.now(UTC).replace(microsecond=0)
     distinct = []
@@ -491,9 +491,9 @@ class RetryCounter:
 
 
 def check(section: Section, api: Any) -> None:
+    from domain.streams import round_stream_id
     from events import AgencyApplied
     from functions.common import bootstrap
-    from infra.command_handler import round_stream_id
 
     plan = section.plan
     recorded = list(bootstrap.event_store().read(round_stream_id(section.round_id)))
@@ -562,7 +562,7 @@ def trail_length(api: Any, round_id: str) -> int:
 
 
 def open_round(api: Any, round_id: str, number: int) -> None:
-    from infra.serve.client import expect
+    from programme.client import expect
 
     body = {
         "round_id": round_id,
@@ -588,9 +588,9 @@ def on_a_fresh_stack(
     run: Callable[[Any, Any, Any], Section], counter: RetryCounter, status: Console
 ) -> Section:
     """Start a local stack, run one section on it, stop it: each section has its own tables."""
-    from infra.serve.client import ApiClient
-    from infra.serve.environment import webhook_secrets
-    from infra.serve.stack import LocalStack
+    from programme.client import ApiClient
+    from programme.stack.environment import webhook_secrets
+    from programme.stack.stack import LocalStack
 
     stack = LocalStack(port=0, secrets=webhook_secrets({}))
     info = stack.start()

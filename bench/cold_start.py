@@ -64,7 +64,7 @@ class Run:
 
 def entry_points() -> dict[str, str]:
     """Function logical id -> the module its `Handler` names, as `template.yaml` declares."""
-    from infra.template import load_template
+    from programme.template import load_template
 
     found = {}
     for name, resource in load_template()["Resources"].items():

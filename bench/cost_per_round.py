@@ -7,9 +7,9 @@ What runs (all under moto, in this process, as `tests/lifecycle` runs it):
 - the real handlers: staff commands through `functions.commands.app` and Typeform
   applications through `functions.intake.app` (API Gateway v2 events, signed), the event
   store's DynamoDB stream fed to the projector and the lifecycle starter in batches with the
-  template's mapping settings (`infra.serve.streams`, one batch per append: commands are
+  template's mapping settings (`programme.stack.streams`, one batch per append: commands are
   seconds to days apart, beyond the 1 s batching window), the real round-lifecycle ASL on
-  moto's Step Functions with its Lambda tasks dispatched in process (`infra.local`);
+  moto's Step Functions with its Lambda tasks dispatched in process (`programme.stack`);
 - round 3 of 2015's dates (scheduled 2014-09-01, closed 2015-12-10: 15 months), with 12
   agencies: applications, admissions, 6 pairs, 6 plans, 6 presentations, and the scheduled
   transitions the state machine fires;
@@ -250,7 +250,8 @@ def handler_at(path: str) -> Callable[..., Any]:
 
 
 def barrier_clock(start: datetime) -> Any:
-    from infra.clock import ManualClock, wall_clock
+    from infra.clock import wall_clock
+    from programme.stack.clock import ManualClock
 
     class BarrierClock(ManualClock):
         """Program time for the lifecycle, at AWS's pace, with no real waiting.
@@ -374,7 +375,7 @@ class Stack:
     handlers: dict[str, Callable[..., Any]]
 
     def http(self, function: str, event: dict[str, Any], expect: int) -> None:
-        from infra.serve.apigw import LambdaContext
+        from programme.stack.apigw import LambdaContext
 
         response = self.handlers[function](event, LambdaContext(function_name=function))
         if response.get("statusCode") != expect:
@@ -397,7 +398,7 @@ class Stack:
 
     def reconcile(self) -> None:
         """The daily reconciler's run, as Scheduler fires it (asynchronously, input {})."""
-        from infra.serve.apigw import LambdaContext
+        from programme.stack.apigw import LambdaContext
 
         context = LambdaContext(function_name="LifecycleReconcilerFunction")
         answer = self.handlers["LifecycleReconcilerFunction"]({}, context)
@@ -407,7 +408,7 @@ class Stack:
 
 def walk_round(stack: Stack, agencies: int) -> None:
     from domain import PLAN_REMINDER_LEAD
-    from infra import round3_2015 as r3
+    from programme.round3 import data as r3
 
     themes = list(r3.THEMES)
     known = [(a.org_number, a.name) for a in r3.AGENCIES]
@@ -613,9 +614,9 @@ def main(argv: list[str] | None = None) -> int:
     from moto import mock_aws
 
     warnings.simplefilter("ignore")
-    from infra.local.lifecycle import MOTO_CONFIG, create_round_lifecycle, use_utc
-    from infra.serve.moto_dynamodb import HANDLERS, one_at_a_time
-    from infra.template import create_tables, load_template
+    from programme.stack.lifecycle import MOTO_CONFIG, create_round_lifecycle, use_utc
+    from programme.stack.moto_dynamodb import HANDLERS, one_at_a_time
+    from programme.template import create_tables, load_template
 
     use_utc()
     template = load_template()
@@ -653,9 +654,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         from functions.common import bootstrap
         from functions.lifecycle.policy import RENEW_AFTER
-        from infra.local.lambdas import LocalLambdas, install, uninstall
-        from infra.local.lifecycle import LIFECYCLE_FUNCTIONS
-        from infra.serve.streams import Consumer, StreamPump, stream_mappings
+        from programme.stack.lambdas import LocalLambdas, install, uninstall
+        from programme.stack.lifecycle import LIFECYCLE_FUNCTIONS
+        from programme.stack.streams import Consumer, StreamPump, stream_mappings
 
         bootstrap.reset()
         clock = barrier_clock(datetime.fromisoformat("2014-09-01T09:00:00+00:00"))
@@ -720,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
             pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
             histories[name] = (status, [e for page in pages for e in page["events"]])
         from domain import fold
-        from infra.command_handler import round_stream_id
+        from domain.streams import round_stream_id
 
         final = fold(r.event for r in bootstrap.event_store().read(round_stream_id(ROUND_ID)))
         stored = {

@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     with mock_aws():
         MotoClock.install()
-        from infra.template import create_tables, load_template
+        from programme.template import create_tables, load_template
 
         tables = create_tables(boto3.client("dynamodb", region_name=REGION), load_template())
         os.environ.update(
@@ -220,13 +220,14 @@ def run_scenarios(n: int) -> list[list[str]]:
     """Deliveries and decisions spread over rounds of 20 applicants (streams of ~20-80
     events, as real rounds are), then decisions on one long stream, to show its cost."""
     from domain import CloseApplications, OpenApplications, ScheduleRound, decide, evolve
+    from domain.streams import round_stream_id
     from events import AgencyApplied, EventMetadata, SealedPersonalData
     from functions.commands.app import handler as commands
     from functions.common import bootstrap
     from functions.intake.app import handler as intake
-    from infra.clock import ManualClock
-    from infra.command_handler import CommandHandler, round_stream_id
+    from infra.command_handler import CommandHandler
     from infra.eventstore import NewEvent
+    from programme.stack.clock import ManualClock
     from tests.support.apigw import LambdaContext
 
     context = LambdaContext()

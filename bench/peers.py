@@ -149,8 +149,9 @@ def engine_workload(
         decide,
         evolve,
     )
+    from domain.streams import round_stream_id
     from events import SealedPersonalData
-    from infra.command_handler import CommandHandler, round_stream_id
+    from infra.command_handler import CommandHandler
 
     codec = snapshot_codec() if snapshots else None
     clock = Clock()
@@ -268,7 +269,7 @@ def engine_dynamodb(rounds: list[Plan], *, snapshots: bool = False) -> dict[str,
     import boto3
 
     from infra.eventstore import DynamoDBEventStore
-    from infra.template import dynamodb_tables, load_template
+    from programme.template import dynamodb_tables, load_template
 
     spec = dynamodb_tables(load_template())["EventStoreTable"]
     definition = {k: v for k, v in spec.items() if k != "StreamSpecification"}

@@ -183,11 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     from moto import mock_aws
 
     from domain import DecideApplication, decide, evolve, fold
-    from infra.clock import ManualClock
-    from infra.command_handler import CommandHandler, round_stream_id
+    from domain.streams import round_stream_id
+    from infra.command_handler import CommandHandler
     from infra.eventstore import DynamoDBEventStore, Snapshot
     from infra.snapshots import round_state_snapshots
-    from infra.template import dynamodb_tables, load_template
+    from programme.stack.clock import ManualClock
+    from programme.template import dynamodb_tables, load_template
 
     warnings.simplefilter("ignore")
     template = load_template()

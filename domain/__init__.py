@@ -17,6 +17,7 @@ from domain.commands import (
     PassPlanDeadline,
     RecordPresentation,
     RefuseApplication,
+    RefuseForUnknownRound,
     RescheduleRound,
     ScheduledTransition,
     ScheduleRound,
@@ -62,9 +63,11 @@ from domain.errors import (
     UnknownThemeError,
 )
 from domain.org_number import normalise_org_number
+from domain.refusals import decide_refusal_for_unknown_round, evolve_refusal
 from domain.rules import ORGANISERS
 from domain.state import RoundState, RoundStatus, evolve, fold
-from domain.subject import decide_erasure, is_erased
+from domain.streams import refusal_stream_id, round_id_of, round_stream_id, subject_stream_id
+from domain.subject import decide_erasure, decide_subject, evolve_subject, is_erased
 from domain.transitions import PLAN_REMINDER_LEAD, TRANSITION_COMMANDS, next_transition
 
 __all__ = [
@@ -112,6 +115,7 @@ __all__ = [
     "PresentationInFutureError",
     "RecordPresentation",
     "RefuseApplication",
+    "RefuseForUnknownRound",
     "RescheduleRound",
     "RoundAlreadyScheduledError",
     "RoundCancelledError",
@@ -131,9 +135,17 @@ __all__ = [
     "WithdrawApplication",
     "decide",
     "decide_erasure",
+    "decide_refusal_for_unknown_round",
+    "decide_subject",
     "evolve",
+    "evolve_refusal",
+    "evolve_subject",
     "fold",
     "is_erased",
     "next_transition",
     "normalise_org_number",
+    "refusal_stream_id",
+    "round_id_of",
+    "round_stream_id",
+    "subject_stream_id",
 ]

@@ -211,3 +211,19 @@ class ErasePersonalData:
 
     subject_id: str
     retention_decision: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseForUnknownRound:
+    """Record an application refused because the round it names does not exist.
+
+    Kept on a stream of its own (`domain.streams.refusal_stream_id`), not part of `Command`.
+    """
+
+    requested_round_id: str
+    org_number: str
+    agency_name: str
+    rule: str
+    reason: str
+    source: Source
+    delivery_id: str

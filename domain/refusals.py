@@ -1,13 +1,16 @@
-"""How a refused application is recorded, wherever it is kept (a round's stream, or
-`intake-refusals` for a round that does not exist): whatever the sender sent, the refusal
-must be storable, and must not store personal data in clear."""
+"""How a refused application is recorded, wherever it is kept (a round's stream, or a stream of
+its own for a round that does not exist: `domain.streams.refusal_stream_id`): whatever the
+sender sent, the refusal must be storable, and must not store personal data in clear."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import datetime
 
+from domain.commands import RefuseForUnknownRound
 from domain.org_number import could_be_personal_identity_number
-from events import ApplicationRefused, Source
+from events import ApplicationRefused, Event, Source
 
 
 def stored_rule_name(rule: str) -> str:
@@ -42,3 +45,27 @@ def refusal_event(
         source=source,
         delivery_id=delivery_id,
     )
+
+
+def decide_refusal_for_unknown_round(
+    command: RefuseForUnknownRound, recorded: bool | None, now: datetime
+) -> Sequence[Event]:
+    """One refusal per delivery: its stream holds it once, so a retried delivery decides nothing."""
+    if recorded:
+        return []
+    return [
+        refusal_event(
+            org_number=command.org_number,
+            agency_name=command.agency_name,
+            rule=command.rule,
+            reason=command.reason,
+            source=command.source,
+            delivery_id=command.delivery_id,
+            requested_round_id=command.requested_round_id,
+        )
+    ]
+
+
+def evolve_refusal(recorded: bool | None, event: Event) -> bool:
+    """A refusal stream's state: whether its refusal is recorded."""
+    return bool(recorded) or isinstance(event, ApplicationRefused)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from domain.commands import ErasePersonalData
 from events import Event, PersonalDataErased
@@ -22,3 +23,13 @@ def decide_erasure(command: ErasePersonalData, already_erased: bool) -> list[Eve
             subject_id=command.subject_id, retention_decision=command.retention_decision
         )
     ]
+
+
+def decide_subject(command: ErasePersonalData, erased: bool | None, now: datetime) -> list[Event]:
+    """The subject stream's decider, in the command handler's shape."""
+    return decide_erasure(command, already_erased=bool(erased))
+
+
+def evolve_subject(erased: bool | None, event: Event) -> bool:
+    """A subject stream's state: whether the person's data is erased."""
+    return bool(erased) or isinstance(event, PersonalDataErased)

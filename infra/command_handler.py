@@ -62,33 +62,46 @@ def full_jitter(retry: int, *, base: float = 0.005, cap: float = 0.2) -> float:
     return random.uniform(0.0, min(cap, base * 2**retry))  # noqa: S311 (not for secrets)
 
 
-def round_stream_id(round_id: str) -> str:
-    """The stream that holds a round's events."""
-    return f"round-{round_id}"
+Decide = Callable[[CommandT, StateT | None, datetime], Sequence[Event]]
+"""A decider: the command, the stream's state (None for a new stream) and now → new events."""
+Evolve = Callable[[StateT | None, Event], StateT]
+"""An evolver: the state and one event → the state after it."""
 
 
-class ConcurrencyRetriesExhaustedError(Exception):
-    """Every attempt lost the race to another writer; the command was not applied."""
+class CommandNotAppliedError(Exception):
+    """The command was not applied, for a reason that passes: the same command may be sent again.
+
+    Answered as busy (503 with Retry-After). Its subclasses say what happened.
+    """
+
+    def __init__(self, stream_id: str, message: str) -> None:
+        self.stream_id = stream_id
+        super().__init__(message)
+
+
+class ConcurrencyRetriesExhaustedError(CommandNotAppliedError):
+    """Every attempt lost the race to another writer; nothing was appended."""
 
     def __init__(self, stream_id: str, attempts: int) -> None:
-        self.stream_id = stream_id
         self.attempts = attempts
         super().__init__(
+            stream_id,
             f"stream {stream_id!r} kept changing under the command: gave up after "
-            f"{attempts} attempts, nothing was appended"
+            f"{attempts} attempts, nothing was appended",
         )
 
 
-class EventStoreUnavailableError(ConcurrencyRetriesExhaustedError):
+class EventStoreUnavailableError(CommandNotAppliedError):
     """The event store throttled or did not answer, even after its client's own retries.
 
-    A kind of busy, answered as lost races are (503 with Retry-After): the same command tried
-    again later is safe, whether or not an append whose answer was lost went through.
+    Sending the same command again later is safe, whether or not an append whose answer was
+    lost went through.
     """
 
     def __init__(self, stream_id: str) -> None:
-        super().__init__(stream_id, 0)
-        self.args = (f"the event store did not answer for {stream_id!r}: try again later",)
+        super().__init__(
+            stream_id, f"the event store did not answer for {stream_id!r}: try again later"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +136,8 @@ class CommandHandler(Generic[CommandT, StateT]):
     def __init__(
         self,
         store: EventStore,
-        decide: Callable[[CommandT, StateT | None, datetime], Sequence[Event]],
-        evolve: Callable[[StateT | None, Event], StateT],
+        decide: Decide[CommandT, StateT],
+        evolve: Evolve[StateT],
         clock: Clock,
         new_id: Callable[[], str],
         *,

@@ -7,8 +7,8 @@ import json
 from openapi_spec_validator import validate
 
 from functions.openapi import DOCUMENT_PATH, build_document
-from infra.serve.routes import http_routes
-from infra.template import load_template
+from programme.stack.routes import http_routes
+from programme.template import load_template
 
 SERVED_OUTSIDE_THE_DOCUMENT = {("GET", "/openapi.json")}
 

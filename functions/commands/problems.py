@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from domain import DomainError, PairNotFoundError, RoundNotFoundError
 from functions.common.problems import PROBLEM_JSON, Problem, problem, problem_responses
-from infra.command_handler import ConcurrencyRetriesExhaustedError
+from infra.command_handler import CommandNotAppliedError
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -62,8 +62,8 @@ def register(router: Router) -> None:
     def _key_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[str]:
         return _retry_later(409, "Conflict", "a request with this Idempotency-Key is running")
 
-    @router.exception_handler(ConcurrencyRetriesExhaustedError)  # type: ignore[untyped-decorator]
-    def _busy(_: ConcurrencyRetriesExhaustedError) -> Response[str]:
+    @router.exception_handler(CommandNotAppliedError)  # type: ignore[untyped-decorator]
+    def _busy(_: CommandNotAppliedError) -> Response[str]:
         return _retry_later(
             503,
             "Service Unavailable",

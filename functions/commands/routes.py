@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from domain import Command, DissolvePair
+from domain.streams import round_stream_id
 from events import PairFormed
 from events.base import ShortText
 from functions.commands import erasure, problems
@@ -38,7 +39,7 @@ from functions.commands.requests import (
     ScheduleRoundBody,
 )
 from functions.common import bootstrap
-from infra.command_handler import HandleResult, round_stream_id
+from infra.command_handler import HandleResult
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

@@ -28,9 +28,17 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_stepfunctions import SFNClient
 
-    from domain import Command, RoundState
+    from domain import Command, ErasePersonalData, RefuseForUnknownRound, RoundState
     from infra.clock import Clock
-    from infra.command_handler import CommandHandler, Retry
+    from infra.command_handler import (
+        CommandHandler,
+        CommandT,
+        Decide,
+        Evolve,
+        Retry,
+        SnapshotCodec,
+        StateT,
+    )
     from infra.eventstore import EventStore
     from infra.readmodels import ReadModelStore
     from infra.vault import PersonalDataVault
@@ -90,9 +98,37 @@ def event_store() -> EventStore:
 
 @cache
 def command_handler() -> CommandHandler[Command, RoundState]:
+    """Decisions on a round's stream (`round-<id>`), its state snapshotted."""
     from domain import decide, evolve
-    from infra.command_handler import CommandHandler
     from infra.snapshots import round_state_snapshots
+
+    return _handler(decide, evolve, snapshots=round_state_snapshots())
+
+
+@cache
+def refusal_handler() -> CommandHandler[RefuseForUnknownRound, bool]:
+    """Refusals for rounds that do not exist, each on its own stream (`refusal-<digest>`)."""
+    from domain import decide_refusal_for_unknown_round, evolve_refusal
+
+    return _handler(decide_refusal_for_unknown_round, evolve_refusal)
+
+
+@cache
+def erasure_handler() -> CommandHandler[ErasePersonalData, bool]:
+    """Decisions on a person's subject stream (`subject-<id>`)."""
+    from domain import decide_subject, evolve_subject
+
+    return _handler(decide_subject, evolve_subject)
+
+
+def _handler(
+    decide: Decide[CommandT, StateT],
+    evolve: Evolve[StateT],
+    *,
+    snapshots: SnapshotCodec[StateT] | None = None,
+) -> CommandHandler[CommandT, StateT]:
+    """Every command handler: the one event store, clock, event ids and retry report."""
+    from infra.command_handler import CommandHandler
 
     return CommandHandler(
         event_store(),
@@ -101,7 +137,7 @@ def command_handler() -> CommandHandler[Command, RoundState]:
         now,
         lambda: str(uuid.uuid4()),
         on_retry=concurrency_retried,
-        snapshots=round_state_snapshots(),
+        snapshots=snapshots,
     )
 
 
@@ -162,6 +198,8 @@ def reset() -> None:
         stepfunctions_client,
         event_store,
         command_handler,
+        refusal_handler,
+        erasure_handler,
         _retry_telemetry,
         vault,
         read_models,

@@ -13,12 +13,20 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
-from domain import ApplyForRound, DomainError, RefuseApplication, RoundNotFoundError, SubmitPlan
+from domain import (
+    ApplyForRound,
+    DomainError,
+    RefuseApplication,
+    RefuseForUnknownRound,
+    RoundNotFoundError,
+    SubmitPlan,
+    refusal_stream_id,
+    round_stream_id,
+)
 from events import Source
 from functions.common import bootstrap
 from functions.intake.payloads import ApplicationForm, SubmittedPlan
-from functions.intake.refusals import RefuseForUnknownRound, record_refusal
-from infra.command_handler import HandleResult, round_stream_id
+from infra.command_handler import HandleResult
 from infra.vault import SubjectErasedError, derived_subject_id
 
 logger = Logger(child=True)
@@ -122,7 +130,13 @@ def _refuse_for_unknown_round(
         source=source,
         delivery_id=delivery_id,
     )
-    result = record_refusal(refusal, actor=_actor(source))
+    # No round stream to hold it: a stream of its own, found again by a retried delivery.
+    result = bootstrap.refusal_handler().handle(
+        refusal,
+        stream_id=refusal_stream_id(source, form.round_id, delivery_id),
+        actor=_actor(source),
+        correlation_id=delivery_id,
+    )
     return Outcome("refused", str(error)) if result.events else DUPLICATE
 
 

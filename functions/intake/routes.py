@@ -150,12 +150,12 @@ def _busy(_: RoundBusyError) -> Response[str]:
 
 @contextmanager
 def _busy_when_out_of_retries() -> Iterator[None]:
-    """Losing every retry to concurrent writers is answered 503 (`_busy`)."""
-    from infra.command_handler import ConcurrencyRetriesExhaustedError
+    """A command not applied (every retry lost, or the store did not answer) is answered 503."""
+    from infra.command_handler import CommandNotAppliedError
 
     try:
         yield
-    except ConcurrencyRetriesExhaustedError as busy:
+    except CommandNotAppliedError as busy:
         raise RoundBusyError(str(busy)) from busy
 
 

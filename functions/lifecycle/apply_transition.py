@@ -14,9 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.streams import round_stream_id
 from functions.common import bootstrap
 from functions.lifecycle.transitions import ACTOR, transition
-from infra.command_handler import round_stream_id
 
 logger = Logger()
 metrics = Metrics()

@@ -18,11 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain import RoundNotFoundError, fold, next_transition
+from domain.streams import round_stream_id
 from events import RoundRescheduled, RoundScheduled
 from functions.common import bootstrap
 from functions.lifecycle import policy
 from functions.lifecycle.executions import ExecutionName
-from infra.command_handler import round_stream_id
 from infra.eventstore import RecordedEvent
 
 logger = Logger()

@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from domain.streams import round_id_of
 from events import RoundCancelled, RoundRescheduled, RoundScheduled
 from functions.common import bootstrap
 from functions.common.settings import settings
@@ -45,7 +46,6 @@ from functions.lifecycle.executions import (
     start_execution,
     stop_execution,
 )
-from infra.command_handler import round_stream_id
 from infra.eventstore import RecordedEvent
 from infra.eventstore.dynamodb import recorded_event_from_item
 
@@ -59,8 +59,7 @@ SCHEDULE_EVENTS: Final = frozenset({"RoundScheduled", "RoundRescheduled", "Round
 
 def round_of(recorded: RecordedEvent) -> str | None:
     """The round whose stream holds the event (a round stream is `round-<round id>`)."""
-    round_id = recorded.stream_id.removeprefix("round-")
-    return round_id if round_stream_id(round_id) == recorded.stream_id and round_id else None
+    return round_id_of(recorded.stream_id)
 
 
 def start_for_record(record: DynamoDBRecord) -> None:

@@ -68,8 +68,3 @@ def iso(instant: datetime) -> str:
 def sortable(instant: datetime) -> str:
     """An instant as fixed-width text (microseconds always shown): sorts as the instants do."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def round_id_of(stream_id: str) -> str | None:
-    """The round a stream belongs to (`round-<id>`), or None for any other stream."""
-    return stream_id.removeprefix("round-") if stream_id.startswith("round-") else None

@@ -1,4 +1,4 @@
-"""`programme replay-failures`: replay what the projector gave up on, from the event store.
+"""Replaying what the projector gave up on, from the event store (`programme replay-failures`).
 
 When the projector's stream mapping runs out of retries on a record (a view that raised on
 it, say), Lambda sends its on-failure queue a message naming the records — not holding them:
@@ -27,198 +27,24 @@ Running it again changes nothing: what is caught up is only ever skipped.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
+from infra.readmodels.failure_queue import FailureQueue, Message
 from infra.readmodels.projector import ProjectionTarget, Projector, ViewFailedError
 from infra.readmodels.rebuild import StreamSource
 from infra.readmodels.store import ReadModelStore
+from infra.readmodels.stream_records import BatchInfo, StreamRecords, UnreadableMessageError
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
-    from mypy_boto3_sqs import SQSClient
-    from rich.console import Console
-
     from infra.readmodels.view import View
 
-QUEUE_URL_VARIABLE: Final = "PROJECTOR_FAILURE_QUEUE_URL"
-VISIBILITY_SECONDS: Final = 300
-"""How long a received message stays hidden from other readers while this run holds it."""
 RECEIVE_BATCH: Final = 10  # SQS's maximum
-MAX_EMPTY_PAGES: Final = 5
-"""Empty `GetRecords` pages tolerated while reading a range (a shard may need a few)."""
-
-
-class UnreadableMessageError(ValueError):
-    """A queue message that is not a DynamoDB stream's on-failure record."""
 
 
 class StreamNotCaughtUpError(Exception):
     """A stream's views did not reach the version read from the store."""
-
-
-@dataclass(frozen=True, slots=True)
-class BatchInfo:
-    """`DDBStreamBatchInfo`: which records of which stream (and shard) Lambda gave up on."""
-
-    stream_arn: str
-    start_sequence_number: str
-    end_sequence_number: str
-    shard_id: str | None = None
-    batch_size: int | None = None
-
-    @classmethod
-    def from_message(cls, body: str) -> BatchInfo:
-        try:
-            info = json.loads(body)["DDBStreamBatchInfo"]
-            start, end = str(info["startSequenceNumber"]), str(info["endSequenceNumber"])
-            int(start), int(end)  # numeric strings, compared as numbers
-            size = info.get("batchSize")
-            return cls(
-                stream_arn=str(info["streamArn"]),
-                start_sequence_number=start,
-                end_sequence_number=end,
-                shard_id=str(info["shardId"]) if info.get("shardId") else None,
-                batch_size=int(size) if size is not None else None,
-            )
-        except (ValueError, TypeError, KeyError) as error:
-            raise UnreadableMessageError(
-                f"not a DynamoDB stream on-failure record ({type(error).__name__})"
-            ) from error
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    message_id: str
-    receipt_handle: str
-    body: str
-
-
-class FailureQueue(Protocol):
-    def receive(self, max_messages: int) -> list[Message]:
-        """Up to `max_messages` visible messages, hidden from other readers while held."""
-        ...
-
-    def delete(self, message: Message) -> None: ...
-
-    def release(self, message: Message) -> None:
-        """Make a held message visible again at once."""
-        ...
-
-
-class SqsFailureQueue:
-    """The on-failure queue on SQS."""
-
-    def __init__(
-        self,
-        client: SQSClient,
-        queue_url: str,
-        *,
-        visibility_seconds: int = VISIBILITY_SECONDS,
-        wait_seconds: int = 1,
-    ) -> None:
-        self._client = client
-        self._url = queue_url
-        self._visibility = visibility_seconds
-        self._wait = wait_seconds
-
-    def receive(self, max_messages: int) -> list[Message]:
-        response = self._client.receive_message(
-            QueueUrl=self._url,
-            MaxNumberOfMessages=max_messages,
-            VisibilityTimeout=self._visibility,
-            WaitTimeSeconds=self._wait,  # long polling: an empty answer means an empty queue
-        )
-        return [
-            Message(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""))
-            for m in response.get("Messages", [])
-        ]
-
-    def delete(self, message: Message) -> None:
-        self._client.delete_message(QueueUrl=self._url, ReceiptHandle=message.receipt_handle)
-
-    def release(self, message: Message) -> None:
-        self._client.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
-        )
-
-
-class StreamRecords(Protocol):
-    def stream_ids(self, info: BatchInfo) -> frozenset[str] | None:
-        """The event streams of the records in the range, or None when it cannot be read whole."""
-        ...
-
-
-class DynamoDBStreamRecords:
-    """Reads a range of stream records back from DynamoDB Streams, while they are kept."""
-
-    def __init__(
-        self, client: DynamoDBStreamsClient, *, max_empty_pages: int = MAX_EMPTY_PAGES
-    ) -> None:
-        self._client = client
-        self._max_empty_pages = max_empty_pages
-
-    def stream_ids(self, info: BatchInfo) -> frozenset[str] | None:
-        try:
-            shards = [info.shard_id] if info.shard_id else self._shards_holding(info)
-            for shard_id in shards:
-                found = self._read(info, shard_id)
-                if found is not None:
-                    return found
-        except Exception:  # trimmed, expired, a shard or stream gone: the store decides instead
-            return None
-        return None
-
-    def _shards_holding(self, info: BatchInfo) -> list[str]:
-        start = int(info.start_sequence_number)
-        shards: list[str] = []
-        request: dict[str, Any] = {"StreamArn": info.stream_arn}
-        while True:
-            description = self._client.describe_stream(**request)["StreamDescription"]
-            for shard in description.get("Shards", []):
-                numbers = shard.get("SequenceNumberRange", {})
-                first = int(numbers.get("StartingSequenceNumber", "0"))
-                last = numbers.get("EndingSequenceNumber")
-                if first <= start and (last is None or start <= int(last)):
-                    shards.append(shard["ShardId"])
-            last_shard = description.get("LastEvaluatedShardId")
-            if not last_shard:
-                return shards
-            request["ExclusiveStartShardId"] = last_shard
-
-    def _read(self, info: BatchInfo, shard_id: str) -> frozenset[str] | None:
-        start, end = int(info.start_sequence_number), int(info.end_sequence_number)
-        iterator: str | None = self._client.get_shard_iterator(
-            StreamArn=info.stream_arn,
-            ShardId=shard_id,
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=info.start_sequence_number,
-        )["ShardIterator"]
-        found: set[str] = set()
-        seen_start = False
-        empty = 0
-        while iterator and empty <= self._max_empty_pages:
-            page = self._client.get_records(ShardIterator=iterator)
-            records = page.get("Records", [])
-            empty = 0 if records else empty + 1
-            for record in records:
-                number = int(record["dynamodb"]["SequenceNumber"])
-                if number < start:
-                    continue
-                if number > end:
-                    return frozenset(found) if seen_start else None
-                seen_start = seen_start or number == start
-                image = record["dynamodb"].get("NewImage") or {}
-                if "stream_id" in image:
-                    found.add(str(image["stream_id"]["S"]))
-                if number == end:
-                    return frozenset(found) if seen_start else None
-            iterator = page.get("NextShardIterator")
-        return None  # the end of the range was never reached: not read whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,104 +216,3 @@ class Replayer:
 
 
 # -- the command line -------------------------------------------------------------------------
-
-
-def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--queue-url",
-        default=os.environ.get(QUEUE_URL_VARIABLE),
-        help=(
-            "the projector's on-failure queue: the stack's ProjectorFailureQueueUrl output "
-            f"(default: ${QUEUE_URL_VARIABLE})"
-        ),
-    )
-    parser.add_argument(
-        "--wait",
-        type=int,
-        default=1,
-        help="seconds to long-poll the queue before calling it empty (default 1)",
-    )
-    parser.add_argument(
-        "--visibility",
-        type=int,
-        default=VISIBILITY_SECONDS,
-        help=f"seconds a message is hidden while held (default {VISIBILITY_SECONDS})",
-    )
-
-
-def replay_failures_command(args: argparse.Namespace) -> int:
-    """Drain the projector's on-failure queue on the tables the environment names."""
-    import boto3
-    from rich.console import Console
-
-    from functions.common import bootstrap
-    from functions.common.settings import settings
-    from infra.readmodels.rebuild import DynamoDBStreamSource
-    from infra.readmodels.views import VIEWS
-
-    console = Console()
-    if not args.queue_url:
-        console.print(f"[red]No queue: pass --queue-url or set {QUEUE_URL_VARIABLE}[/red]")
-        return 2
-    region = settings().region or None
-    queue = SqsFailureQueue(
-        boto3.client("sqs", region_name=region),
-        args.queue_url,
-        visibility_seconds=args.visibility,
-        wait_seconds=args.wait,
-    )
-    replayer = Replayer(
-        VIEWS.values(),
-        bootstrap.read_models(),
-        DynamoDBStreamSource(bootstrap.dynamodb_client(), settings().require("event_store_table")),
-        DynamoDBStreamRecords(boto3.client("dynamodbstreams", region_name=region)),
-    )
-    return run_replay(replayer, queue, console=console)
-
-
-def run_replay(replayer: Replayer, queue: FailureQueue, *, console: Console) -> int:
-    """Replay with a line per message and a summary; 0 when the queue was drained, else 1."""
-    from rich.table import Table
-
-    console.print("Replaying the projector's on-failure queue from the event store")
-    with console.status("reading the queue…") as status:
-        read: list[Replayed] = []
-
-        def report(outcome: Replayed) -> None:
-            read.append(outcome)
-            streams = ", ".join(outcome.streams) or "none"
-            if outcome.deleted:
-                console.print(
-                    f"[green]✓[/green] {outcome.message_id}: {streams} "
-                    f"(by {outcome.found_by}), {outcome.events_applied} events applied — deleted"
-                )
-            else:
-                console.print(f"[red]✗[/red] {outcome.message_id}: kept — {outcome.reason}")
-            status.update(f"{len(read)} message(s) replayed; reading the queue…")
-
-        summary = replayer.run(queue, report)
-    table = Table(title="Replay of the projector's failures")
-    table.add_column("messages read", justify="right")
-    table.add_column("replayed and deleted", justify="right")
-    table.add_column("kept", justify="right")
-    table.add_column("streams caught up", justify="right")
-    table.add_column("events applied", justify="right")
-    table.add_row(
-        str(len(summary.replayed)),
-        str(len(summary.deleted)),
-        str(len(summary.kept)),
-        str(len(summary.streams)),
-        str(summary.events_applied),
-    )
-    console.print(table)
-    if not summary.replayed:
-        console.print("The queue is empty: nothing to replay.")
-        return 0
-    if summary.kept:
-        console.print(
-            f"[red]{len(summary.kept)} message(s) kept on the queue, not replayed[/red]: fix what "
-            "they name and run again"
-        )
-        return 1
-    console.print(f"[green]All {len(summary.deleted)} message(s) replayed and deleted.[/green]")
-    return 0

@@ -28,10 +28,11 @@ import pytest
 
 from domain import ApplyForRound
 from domain.org_number import luhn_check_digit
+from domain.streams import round_stream_id
 from events import AgencyApplied
 from functions.common import bootstrap
 from functions.intake import deliveries, payloads
-from infra.command_handler import ConcurrencyRetriesExhaustedError, round_stream_id
+from infra.command_handler import ConcurrencyRetriesExhaustedError
 from infra.eventstore import EventStore, LoadedStream, NewEvent, RecordedEvent, Snapshot
 from tests.concurrency.races import (
     RacingStore,

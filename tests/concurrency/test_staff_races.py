@@ -15,9 +15,10 @@ import threading
 import pytest
 
 from domain import AgencyAlreadyPairedError, CapacityExceededError, DecideApplication, FormPair
+from domain.streams import round_stream_id
 from events import AgencyAdmitted, PairFormed
 from functions.common import bootstrap
-from infra.command_handler import HandleResult, round_stream_id
+from infra.command_handler import HandleResult
 from tests.concurrency.races import (
     RacingStore,
     Retries,

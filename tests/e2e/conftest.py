@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from infra import round3_2015 as r3
-from infra.serve.client import ApiClient
-from infra.serve.clocks import DemoClock
-from infra.serve.environment import webhook_secrets
-from infra.serve.round3 import Round3Loader
-from infra.serve.stack import LocalStack
+from programme.client import ApiClient
+from programme.round3 import data as r3
+from programme.round3.loader import Round3Loader
+from programme.stack.clock import DemoClock
+from programme.stack.environment import webhook_secrets
+from programme.stack.stack import LocalStack
 from tests.domain.given import THEMES
 from tests.e2e.targets import (
     DEPLOYED_REASON,

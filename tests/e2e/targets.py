@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from infra.serve.environment import WebhookSecrets
-from infra.serve.stack import StackInfo
+from programme.stack.environment import WebhookSecrets
+from programme.stack.stack import StackInfo
 
 STACK_VARIABLE = "AWS_SAM_STACK_NAME"
 DEPLOYED_REASON = "set AWS_SAM_STACK_NAME to run these against a deployed stack"

@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 from domain import fold
-from infra import round3_2015 as r3
-from infra.demo import walk_round_3
 from infra.eventstore import InMemoryEventStore
+from programme.round3 import data as r3
+from programme.round3.story import walk_round_3
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_round_3_is_walked_to_closed_with_its_six_agencies_in_three_pairs() -> N
 def test_programme_demo_walks_round_3_through_the_local_stack_and_prints_it() -> None:
     # WHEN `programme demo` runs, as a person runs it
     done = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "demo"],
+        [sys.executable, "-m", "programme.cli", "demo"],
         cwd=ROOT,
         capture_output=True,
         text=True,

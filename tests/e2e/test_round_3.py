@@ -11,9 +11,9 @@ from collections import Counter
 
 from rich.console import Console
 
-from infra import round3_2015 as r3
-from infra.report import fetch_report, print_report
-from infra.serve.client import ApiClient
+from programme.client import ApiClient
+from programme.report import fetch_report, print_report
+from programme.round3 import data as r3
 from tests.e2e.targets import LocalRun
 
 TRANSITIONS = [

@@ -35,8 +35,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from functions.openapi import DOCUMENT_PATH
-from infra.serve.functions import INVOCATION_LOCK
-from infra.serve.http_front import LocalHttpApi
+from programme.stack.functions import INVOCATION_LOCK
+from programme.stack.http_front import LocalHttpApi
 from tests.e2e.conftest import FIGURES
 from tests.e2e.targets import LocalRun
 from tests.hostile.snapshot import Snapshot, difference, take

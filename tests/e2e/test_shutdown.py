@@ -28,7 +28,7 @@ def test_programme_serve_stops_on_a_signal_with_exit_0_and_no_thread_left(
 ) -> None:
     # GIVEN `programme serve` on a free port, serving
     server = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "programme.cli", "serve", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

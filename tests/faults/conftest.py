@@ -10,7 +10,7 @@ from botocore.retries import standard
 from moto.dynamodb.models import DynamoDBBackend
 
 from functions.commands import idempotency
-from infra.serve.moto_dynamodb import keep_stream_shards
+from programme.stack.moto_dynamodb import keep_stream_shards
 from tests.faults.system import System
 from tests.faults.wire import Wire
 from tests.functions.rounds import Rounds

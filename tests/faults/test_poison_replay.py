@@ -20,21 +20,19 @@ import boto3
 import pytest
 from rich.console import Console
 
-from infra.cli import main
 from infra.eventstore import RecordedEvent
 from infra.readmodels import VIEWS, Target
 from infra.readmodels.documents import JsonObject
-from infra.readmodels.replay import (
-    DynamoDBStreamRecords,
-    Replayer,
-    SqsFailureQueue,
-    run_replay,
-)
+from infra.readmodels.failure_queue import SqsFailureQueue
+from infra.readmodels.replay import Replayer
+from infra.readmodels.stream_records import DynamoDBStreamRecords
 from infra.readmodels.view import Applied
 from infra.readmodels.views.plans import PlansView
-from infra.serve.destinations import FailureQueues
-from infra.serve.streams import Consumer, StreamPump, stream_mappings
-from infra.template import load_template
+from programme.cli import main
+from programme.replay import run_replay
+from programme.stack.destinations import FailureQueues
+from programme.stack.streams import Consumer, StreamPump, stream_mappings
+from programme.template import load_template
 from tests.faults.system import System, assert_exactly_once
 from tests.faults.wire import ALWAYS, Wire
 from tests.readmodels.scenario import ROUND_3, ROUND_4, scenario, seed

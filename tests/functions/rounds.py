@@ -29,10 +29,10 @@ from domain import (
     decide,
     evolve,
 )
+from domain.streams import round_stream_id
 from events import Event, PairFormed
 from functions.common import bootstrap
-from infra.clock import ManualClock
-from infra.command_handler import CommandHandler, round_stream_id
+from infra.command_handler import CommandHandler
 from infra.eventstore import (
     ConcurrencyError,
     EventStore,
@@ -41,6 +41,7 @@ from infra.eventstore import (
     RecordedEvent,
     Snapshot,
 )
+from programme.stack.clock import ManualClock
 from tests.domain.given import DIGITALISERING, KRIMINALVARDEN, NAMES, SKATTEVERKET, THEMES, sealed
 
 ROUND_ID = "2026-1"

@@ -7,9 +7,9 @@ from functools import cache
 
 import pytest
 
+from domain.streams import subject_stream_id
 from events import AgencyApplied, PersonalDataErased
 from functions.commands.actors import staff_actor
-from functions.commands.erasure import subject_stream_id
 from functions.common import bootstrap
 from infra.vault import PersonalDataVault, SubjectErasedError, derived_subject_id
 from tests.functions.http import STAFF_ARN, deliver_typeform, staff, typeform_payload

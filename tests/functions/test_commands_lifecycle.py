@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.streams import round_stream_id
 from events import (
     AgencyAdmitted,
     AgencyWaitlisted,
@@ -20,7 +21,6 @@ from events import (
 )
 from functions.commands.actors import UNKNOWN_ACTOR, pseudonym
 from functions.common import bootstrap
-from infra.command_handler import round_stream_id
 from tests.domain.given import (
     ATTRAKTIV,
     DIGITALISERING,

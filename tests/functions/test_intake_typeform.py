@@ -8,9 +8,9 @@ import zlib
 
 import pytest
 
+from domain.streams import LEGACY_REFUSALS_STREAM, refusal_stream_id
 from events import AgencyApplied, ApplicationRefused
 from functions.common import bootstrap
-from functions.intake.refusals import REFUSALS_STREAM
 from infra.vault import derived_subject_id
 from tests.domain.given import ESV, SKATTEVERKET, VI_KANSLA
 from tests.functions.http import (
@@ -153,7 +153,7 @@ def test_a_refused_delivery_retried_is_a_duplicate(rounds: Rounds) -> None:
     assert rounds.events() == before
 
 
-def test_an_application_to_an_unknown_round_is_refused_and_kept_in_intake_refusals(
+def test_an_application_to_an_unknown_round_is_refused_and_kept_on_its_own_stream(
     env: FunctionsEnv,
 ) -> None:
     # GIVEN no round "2031-9"
@@ -162,12 +162,16 @@ def test_an_application_to_an_unknown_round_is_refused_and_kept_in_intake_refusa
     second = deliver_typeform(typeform_payload(EVENT_ID, round_id="2031-9"))
 
     # THEN the first is refused (never 404: Typeform would disable the webhook), the retry is
-    # a duplicate, and the refusal is kept once in the stream of refusals for unknown rounds
+    # a duplicate, and the refusal is kept once, on the delivery's own refusal stream
     assert (first.status, first.body["status"]) == (202, "refused")
     assert "2031-9" in first.body["reason"]
     assert (second.status, second.body["status"]) == (202, "duplicate")
-    kept = [r.event for r in bootstrap.event_store().read(REFUSALS_STREAM)]
+    kept = [
+        r.event
+        for r in bootstrap.event_store().read(refusal_stream_id("typeform", "2031-9", EVENT_ID))
+    ]
     assert len(kept) == 1
+    assert list(bootstrap.event_store().read(LEGACY_REFUSALS_STREAM)) == []
     refusal = kept[0]
     assert isinstance(refusal, ApplicationRefused)
     assert (refusal.requested_round_id, same_rule(refusal.rule), refusal.org_number) == (
@@ -175,6 +179,24 @@ def test_an_application_to_an_unknown_round_is_refused_and_kept_in_intake_refusa
         same_rule("ensure_round_exists"),
         SKATTEVERKET.replace("-", ""),
     )
+
+
+def test_refusals_for_unknown_rounds_do_not_share_one_growing_stream(env: FunctionsEnv) -> None:
+    # GIVEN no round "2031-9" nor "2031-8"
+    # WHEN three deliveries are refused: two ids to one unknown round, one id to another
+    deliveries = [(f"{EVENT_ID}a", "2031-9"), (f"{EVENT_ID}b", "2031-9"), (EVENT_ID, "2031-8")]
+    replies = [deliver_typeform(typeform_payload(e, round_id=r)) for e, r in deliveries]
+
+    # THEN each is refused and kept alone on a stream of its own: no stream's state grows with
+    # the number of refusals, and each one's retry still finds it
+    assert [reply.body["status"] for reply in replies] == ["refused"] * 3
+    streams = {refusal_stream_id("typeform", r, e) for e, r in deliveries}
+    assert len(streams) == 3
+    for stream in streams:
+        (recorded,) = bootstrap.event_store().read(stream)
+        assert isinstance(recorded.event, ApplicationRefused)
+    again = deliver_typeform(typeform_payload(f"{EVENT_ID}b", round_id="2031-9"))
+    assert again.body["status"] == "duplicate"
 
 
 @pytest.mark.parametrize(

@@ -24,14 +24,13 @@ import boto3
 import pytest
 
 from domain import fold
+from domain.streams import round_stream_id, subject_stream_id
 from events import AgencyApplied, PersonalDataErased
-from functions.commands.erasure import subject_stream_id
 from functions.common import bootstrap
 from functions.common.settings import settings
-from infra.command_handler import round_stream_id
 from infra.readmodels.dynamodb import stored_texts
-from infra.rebuild import rebuild_command
 from infra.vault import SubjectErasedError, derived_subject_id
+from programme.rebuild import rebuild_command
 from tests.domain.given import ESV, KRIMINALVARDEN, SKATTEVERKET
 from tests.functions.http import Reply, deliver_forms, deliver_typeform, staff, typeform_payload
 from tests.functions.http import application as application_fields

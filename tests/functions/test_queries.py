@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from functions.common import bootstrap
-from infra import round3_2015 as r3
+from programme.round3 import data as r3
 from tests.readmodels.published import Answer, Published, get, published_scenario
 from tests.readmodels.scenario import KBV, LST, ROUND_3, ROUND_4, SKV, UHR, UNKNOWN_ROUND, scenario
 

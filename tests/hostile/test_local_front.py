@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from infra.serve.http_front import MAX_REQUEST_BYTES, LocalHttpApi, LocalHttpServer
-from infra.serve.routes import http_routes, load_handler
-from infra.template import load_template
+from programme.stack.http_front import MAX_REQUEST_BYTES, LocalHttpApi, LocalHttpServer
+from programme.stack.routes import http_routes, load_handler
+from programme.template import load_template
 from tests.functions.http import typeform_payload, typeform_signature
 from tests.functions.rounds import Rounds
 from tests.hostile.snapshot import Snapshot, assert_unchanged

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.streams import round_stream_id
 from events import AgencyAdmitted, Event
 from infra.command_handler import (
     CommandHandler,
     ConcurrencyRetriesExhaustedError,
     SnapshotUnreadableError,
     full_jitter,
-    round_stream_id,
 )
 from infra.eventstore import (
     ConcurrencyError,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.template import TEMPLATE_PATH, dynamodb_tables, load_template
+from programme.template import TEMPLATE_PATH, dynamodb_tables, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

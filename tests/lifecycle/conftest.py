@@ -12,10 +12,10 @@ import pytest
 from moto.core.config import default_user_config
 
 from functions.common import bootstrap
-from infra import round3_2015 as r3
-from infra.local.clock import LocalClock
-from infra.local.lambdas import dispatching
-from infra.local.lifecycle import MOTO_CONFIG, create_round_lifecycle, lifecycle_lambdas
+from programme.round3 import data as r3
+from programme.stack.clock import LocalClock
+from programme.stack.lambdas import dispatching
+from programme.stack.lifecycle import MOTO_CONFIG, create_round_lifecycle, lifecycle_lambdas
 from tests.lifecycle.harness import Lifecycle
 from tests.support.aws import REGION
 from tests.support.stack import FunctionsEnv

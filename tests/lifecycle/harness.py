@@ -14,17 +14,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from domain import Command, RoundState, fold
+from domain.streams import round_stream_id
 from events import Event, EventMetadata
 from functions.common import bootstrap
 from functions.lifecycle.executions import ExecutionName, start_execution
-from infra import round3_2015 as r3
-from infra.clock import ManualClock
-from infra.command_handler import round_stream_id
-from infra.demo import RoundDriver
 from infra.eventstore import RecordedEvent
-from infra.local.clock import LocalClock
-from infra.local.lambdas import LocalLambdas
 from infra.vault import InMemoryKeyring, PersonalDataVault
+from programme.round3 import data as r3
+from programme.round3.story import RoundDriver
+from programme.stack.clock import LocalClock, ManualClock
+from programme.stack.lambdas import LocalLambdas
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

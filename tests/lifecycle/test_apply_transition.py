@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from functions.common import bootstrap
-from infra import round3_2015 as r3
-from infra.local.clock import LocalClock
-from infra.local.lifecycle import lifecycle_lambdas
+from programme.round3 import data as r3
+from programme.stack.clock import LocalClock
+from programme.stack.lifecycle import lifecycle_lambdas
 from tests.lifecycle.harness import recorded, round_driver
 from tests.lifecycle.test_round_lifecycle import schedule_round_3
 from tests.support.stack import FunctionsEnv

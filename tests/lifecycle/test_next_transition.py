@@ -12,9 +12,9 @@ import pytest
 from domain import RescheduleRound
 from functions.common import bootstrap
 from functions.lifecycle.policy import RENEW_AFTER, iso_utc
-from infra import round3_2015 as r3
-from infra.clock import ManualClock
-from infra.local.lifecycle import lifecycle_lambdas
+from programme.round3 import data as r3
+from programme.stack.clock import ManualClock
+from programme.stack.lifecycle import lifecycle_lambdas
 from tests.lifecycle.harness import round_driver, run
 from tests.lifecycle.test_round_lifecycle import STAFF, schedule_round_3
 from tests.support.stack import FunctionsEnv

@@ -14,8 +14,7 @@ from functions.lifecycle.policy import (
     must_renew,
     wake_at,
 )
-from infra.clock import ManualClock
-from infra.local.clock import LocalClock
+from programme.stack.clock import LocalClock, ManualClock
 
 NOW = datetime(2015, 1, 29, 9, 0, 0, 250_000, tzinfo=UTC)
 REAL_NOW = datetime(2026, 5, 4, 12, 0, 0, tzinfo=UTC)

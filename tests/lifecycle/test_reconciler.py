@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from domain import CancelRound, RescheduleRound
-from infra import round3_2015 as r3
-from infra.local.lambdas import LocalLambdas
+from programme.round3 import data as r3
+from programme.stack.lambdas import LocalLambdas
 from tests.lifecycle.harness import Lifecycle, run, until
 from tests.lifecycle.streams import stream_batch
 from tests.support.stack import FunctionsEnv

@@ -22,8 +22,8 @@ from events import (
     RoundStarted,
 )
 from functions.lifecycle.policy import RENEW_AFTER
-from infra import round3_2015 as r3
-from infra.demo import RoundDriver
+from programme.round3 import data as r3
+from programme.round3.story import RoundDriver
 from tests.lifecycle.harness import Lifecycle, the, until
 
 STAFF = "staff:programme-office"

@@ -11,11 +11,15 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from functions.common import bootstrap
-from infra import round3_2015 as r3
-from infra.local.clock import LocalClock
-from infra.local.lambdas import dispatching
-from infra.local.lifecycle import configure_moto_server, create_round_lifecycle, lifecycle_lambdas
-from infra.template import create_tables, load_template
+from programme.round3 import data as r3
+from programme.stack.clock import LocalClock
+from programme.stack.lambdas import dispatching
+from programme.stack.lifecycle import (
+    configure_moto_server,
+    create_round_lifecycle,
+    lifecycle_lambdas,
+)
+from programme.template import create_tables, load_template
 from tests.lifecycle.harness import Lifecycle, until
 from tests.lifecycle.test_round_lifecycle import schedule_round_3
 from tests.support.aws import FAKE_ENVIRONMENT, REGION, serialise_moto_dynamodb

@@ -17,8 +17,8 @@ from typing import Any
 from domain import CancelRound, RescheduleRound
 from events import ApplicationsOpened
 from functions.common import bootstrap
-from infra import round3_2015 as r3
-from infra.local.clock import LocalClock
+from programme.round3 import data as r3
+from programme.stack.clock import LocalClock
 from tests.lifecycle.harness import Lifecycle, the, until
 from tests.lifecycle.streams import stream_batch
 from tests.lifecycle.test_round_lifecycle import STAFF, schedule_round_3

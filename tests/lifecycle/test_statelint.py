@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.lifecycle import STATE_MACHINES
+from programme.stack.lifecycle import STATE_MACHINES
 
 DEFINITIONS = sorted(STATE_MACHINES.glob("*.asl.json"))
 

@@ -12,8 +12,8 @@ from domain import Command, RoundState
 from events import ApplicationsOpened
 from functions.common import bootstrap
 from functions.lifecycle import policy
-from infra import round3_2015 as r3
 from infra.command_handler import CommandHandler, HandleResult
+from programme.round3 import data as r3
 from tests.lifecycle.harness import Lifecycle, the, until
 from tests.lifecycle.test_round_lifecycle import schedule_round_3
 

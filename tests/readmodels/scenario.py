@@ -35,10 +35,10 @@ from events import (
     RoundStarted,
     SealedPersonalData,
 )
-from infra import round3_2015 as r3
-from infra.demo import walk_round_3
 from infra.eventstore import EventStore, InMemoryEventStore, NewEvent, RecordedEvent
 from infra.vault import InMemoryKeyring, PersonalDataVault, new_subject_id
+from programme.round3 import data as r3
+from programme.round3.story import walk_round_3
 
 ROUND_3 = r3.ROUND_ID
 ROUND_4 = "2016-4"

@@ -39,7 +39,7 @@ from infra.readmodels.rebuild import (
     StreamSource,
 )
 from infra.readmodels.views import rounds
-from infra.rebuild import rebuild_command, run_rebuild
+from programme.rebuild import rebuild_command, run_rebuild
 from tests.readmodels.given import projected
 from tests.readmodels.scenario import ROUND_3, ROUND_4, scenario, seed
 from tests.readmodels.test_projector_function import interleave

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.clock import wall_clock
-from infra.serve.clocks import DemoClock, parse_clock
+from programme.stack.clock import DemoClock, parse_clock
 
 
 def test_wall_is_the_wall_clock_and_manual_stands_at_its_instant() -> None:

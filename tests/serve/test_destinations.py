@@ -6,9 +6,9 @@ import json
 
 import boto3
 
-from infra.serve.destinations import FailureQueues
-from infra.serve.scheduler import DailyJob
-from infra.serve.streams import Consumer
+from programme.stack.destinations import FailureQueues
+from programme.stack.scheduler import DailyJob
+from programme.stack.streams import Consumer
 from tests.support.aws import REGION
 
 

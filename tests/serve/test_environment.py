@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from infra.serve.environment import (
+from programme.stack.environment import (
     InvalidSecretError,
     ProcessEnvironment,
     template_environment,
     webhook_secrets,
 )
-from infra.template import load_template
+from programme.template import load_template
 
 
 def test_unset_secrets_are_generated_and_say_so() -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from infra.serve.functions import LocalFunction
-from infra.serve.http_front import LocalHttpApi, LocalHttpServer
-from infra.serve.routes import Route
+from programme.stack.functions import LocalFunction
+from programme.stack.http_front import LocalHttpApi, LocalHttpServer
+from programme.stack.routes import Route
 
 ROUTES = [
     Route("GET", "/rounds/{round_id}", "QueriesFunction", "tests.serve.x.handler", True),

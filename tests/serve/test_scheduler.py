@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from infra.clock import ManualClock
-from infra.serve.scheduler import DailyJob, SchedulerThread, scheduled_jobs
-from infra.template import load_template
+from programme.stack.clock import ManualClock
+from programme.stack.scheduler import DailyJob, SchedulerThread, scheduled_jobs
+from programme.template import load_template
 
 JOB = DailyJob("LifecycleReconcilerFunction", minute=15, hour=3, zone="Europe/Stockholm")
 

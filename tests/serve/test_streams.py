@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from infra.serve.streams import Consumer, StreamPump, matches, stream_mappings
-from infra.template import load_template
+from programme.stack.streams import Consumer, StreamPump, matches, stream_mappings
+from programme.template import load_template
 
 ARN = "arn:aws:dynamodb:eu-north-1:123456789012:table/EventStoreTable/stream/2026"
 

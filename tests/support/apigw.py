@@ -1,6 +1,6 @@
 """Synthetic API Gateway HTTP API (payload 2.0) events for handler tests.
 
-The event itself is built by `infra.serve.apigw`, the same code the local stack serves with,
+The event itself is built by `programme.stack.apigw`, the same code the local stack serves with,
 so tests and the local HTTP API cannot disagree on what API Gateway sends.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.serve.apigw import LambdaContext, http_api_event, response_body
+from programme.stack.apigw import LambdaContext, http_api_event, response_body
 
 __all__ = ["LambdaContext", "http_event", "response_json"]
 

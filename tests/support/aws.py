@@ -1,7 +1,7 @@
 """moto fixtures: fake credentials in eu-north-1, a DynamoDB client, tables from the template.
 
 moto's DynamoDB is not safe under threads, and tests that race writers need it to be:
-`serialise_moto_dynamodb` applies the local stack's patch (`infra.serve.moto_dynamodb`, which
+`serialise_moto_dynamodb` applies the local stack's patch (`programme.stack.moto_dynamodb`, which
 says why) for the duration of a test.
 """
 
@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.serve.moto_dynamodb import HANDLERS, one_at_a_time
+from programme.stack.moto_dynamodb import HANDLERS, one_at_a_time
 from tests.support.template import create_template_tables
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
+from domain.streams import round_id_of
 from infra.eventstore import RecordedEvent
-from infra.readmodels.documents import DocKey, JsonObject, encode, iso, round_id_of
+from infra.readmodels.documents import DocKey, JsonObject, encode, iso
 from infra.readmodels.view import Applied, Taken, View
 
 NAME: Final = "audit"

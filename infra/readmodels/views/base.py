@@ -14,8 +14,9 @@ from typing import Final
 
 from pydantic_core import to_json
 
+from domain.streams import round_id_of
 from infra.eventstore import RecordedEvent
-from infra.readmodels.documents import DocKey, JsonObject, encode, round_id_of
+from infra.readmodels.documents import DocKey, JsonObject, encode
 from infra.readmodels.view import Applied, Taken, View
 from infra.readmodels.views.sheet import STEPS, Sheet, Touched, evolve
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from domain.streams import round_id_of
 from events import ApplicationRefused
 from infra.eventstore import RecordedEvent
-from infra.readmodels.documents import DocKey, JsonObject, encode, iso, round_id_of, sortable
+from infra.readmodels.documents import DocKey, JsonObject, encode, iso, sortable
 from infra.readmodels.view import Applied, ApplyFold, View
 
 NAME: Final = "refusals"

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from infra.serve.routes import LambdaHandler, load_handler
-from infra.template import Template
+from programme.stack.routes import LambdaHandler, load_handler
+from programme.template import Template
 
 INVOCATION_LOCK: Final = threading.RLock()
 """Held for the length of every handler invocation in the local stack."""

@@ -22,15 +22,15 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from infra import round3_2015 as r3
 from infra.clock import Clock
-from infra.local.clock import LocalClock
-from infra.report import RoundReport, fetch_report, print_report
-from infra.serve import clocks
-from infra.serve.client import ApiClient, UnexpectedReplyError
-from infra.serve.environment import InvalidSecretError, WebhookSecrets, webhook_secrets
-from infra.serve.round3 import Round3Loader, StateMachineTimeoutError
-from infra.serve.stack import LocalStack, StackInfo
+from programme.client import ApiClient, UnexpectedReplyError
+from programme.report import RoundReport, fetch_report, print_report
+from programme.round3 import data as r3
+from programme.round3.loader import Round3Loader, StateMachineTimeoutError
+from programme.stack import clock as clocks
+from programme.stack.clock import LocalClock
+from programme.stack.environment import InvalidSecretError, WebhookSecrets, webhook_secrets
+from programme.stack.stack import LocalStack, StackInfo
 
 DEMO_CLOCK: Final = f"manual:{r3.SCHEDULED_ON.strftime('%Y-%m-%dT%H:%M:%SZ')}"
 QUIET_LOGGERS: Final = ("werkzeug", "botocore", "boto3", "urllib3", "moto")

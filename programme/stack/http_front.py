@@ -1,7 +1,7 @@
 """The local HTTP API: turns requests into API Gateway v2 events for the real handlers.
 
 Requests are served on threads, but the handlers run one at a time process-wide (see
-`infra.serve.functions`: Powertools keeps the current request in class-level state shared
+`programme.stack.functions`: Powertools keeps the current request in class-level state shared
 by every resolver). Closing the server also closes the connections clients keep alive, so
 no request thread outlives it.
 """
@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.serve.apigw import LambdaContext, http_api_event, response_body
-from infra.serve.routes import LambdaHandler, Route, find_route
+from programme.stack.apigw import LambdaContext, http_api_event, response_body
+from programme.stack.routes import LambdaHandler, Route, find_route
 
 log = logging.getLogger("programme.http")
 

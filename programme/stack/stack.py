@@ -32,14 +32,8 @@ from moto.server import ThreadedMotoServer
 from functions.commands import idempotency
 from functions.common import bootstrap
 from infra.clock import Clock, wall_clock
-from infra.local.lambdas import LocalLambdas, install, uninstall
-from infra.local.lifecycle import (
-    LIFECYCLE_FUNCTIONS,
-    configure_moto_server,
-    create_round_lifecycle,
-)
-from infra.serve.destinations import FailureQueues
-from infra.serve.environment import (
+from programme.stack.destinations import FailureQueues
+from programme.stack.environment import (
     QUIET_POWERTOOLS,
     REGION,
     UNSET,
@@ -49,13 +43,19 @@ from infra.serve.environment import (
     template_environment,
     webhook_secrets,
 )
-from infra.serve.functions import INVOCATION_LOCK, LocalFunction, template_functions
-from infra.serve.http_front import LocalHttpApi, LocalHttpServer
-from infra.serve.moto_dynamodb import serialise_moto_dynamodb
-from infra.serve.routes import http_routes
-from infra.serve.scheduler import DailyJob, SchedulerThread, scheduled_jobs
-from infra.serve.streams import Consumer, PumpThread, StreamPump, stream_mappings
-from infra.template import Template, create_tables, load_template
+from programme.stack.functions import INVOCATION_LOCK, LocalFunction, template_functions
+from programme.stack.http_front import LocalHttpApi, LocalHttpServer
+from programme.stack.lambdas import LocalLambdas, install, uninstall
+from programme.stack.lifecycle import (
+    LIFECYCLE_FUNCTIONS,
+    configure_moto_server,
+    create_round_lifecycle,
+)
+from programme.stack.moto_dynamodb import serialise_moto_dynamodb
+from programme.stack.routes import http_routes
+from programme.stack.scheduler import DailyJob, SchedulerThread, scheduled_jobs
+from programme.stack.streams import Consumer, PumpThread, StreamPump, stream_mappings
+from programme.template import Template, create_tables, load_template
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -21,9 +21,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from infra.clock import Clock
-from infra.serve.apigw import LambdaContext
-from infra.serve.routes import LambdaHandler
-from infra.template import Template
+from programme.stack.apigw import LambdaContext
+from programme.stack.routes import LambdaHandler
+from programme.template import Template
 
 log = logging.getLogger("programme.scheduler")
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from infra.template import Template
+from programme.template import Template
 
 REGION: Final = "eu-north-1"
 

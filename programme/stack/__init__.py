@@ -4,7 +4,8 @@
 `http_front` + `apigw` + `routes` (API Gateway HTTP API, the template's routes),
 `streams` (DynamoDB Streams event source mappings), `scheduler` (EventBridge Scheduler),
 `functions` (Lambda: the template's handlers, one invocation at a time in this process),
-`moto_dynamodb` (DynamoDB's isolation, which moto lacks); `environment` and `clocks` are the
-handlers' settings and time; `client` and `round3` load round 3 of 2015 through the API;
-`console` is the `serve` and `demo` commands.
+`lambdas` + `lifecycle` (Step Functions: moto's interpreter runs the real ASL, its Lambda tasks
+the real handlers), `destinations` (the on-failure queues), `moto_dynamodb` (DynamoDB's
+isolation, which moto lacks); `environment` and `clock` are the handlers' settings and time.
+`programme.serve` is the `serve` and `demo` commands built on it.
 """

@@ -51,14 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--port", type=int, default=0, help="port of the HTTP API (default: any free port)"
     )
-    from infra.rebuild import add_rebuild_arguments, rebuild_command
+    from programme.rebuild import add_rebuild_arguments, rebuild_command
 
     add_rebuild_arguments(
         commands.add_parser(
             "rebuild", help="replay the event store into fresh read models (all, or one VIEW)"
         )
     )
-    from infra.readmodels.replay import add_replay_arguments, replay_failures_command
+    from programme.replay import add_replay_arguments, replay_failures_command
 
     add_replay_arguments(
         commands.add_parser(
@@ -79,11 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return replay_failures_command(args)
     # rich, moto and the handlers load only for the commands that need them
     if args.command == "serve":
-        from infra.serve.console import serve_command
+        from programme.serve import serve_command
 
         return serve_command(args.port, args.clock, args.demo)
     if args.command == "demo":
-        from infra.serve.console import demo_command
+        from programme.serve import demo_command
 
         return demo_command(args.port)
     parser.error(f"unknown command {args.command!r}")  # argparse exits here

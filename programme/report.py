@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from infra.serve.client import ApiClient
+from programme.client import ApiClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.template import Template
+from programme.template import Template
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -8,7 +8,7 @@
 
 Create the state machine with the Step Functions API after execution is switched on (moto
 keeps executable state machines apart from the others). Every task is a Lambda task, so the
-one dispatch shim (`infra.local.lambdas`) is all the interpreter needs: moto's optimized
+one dispatch shim (`programme.stack.lambdas`) is all the interpreter needs: moto's optimized
 `states:startExecution` integration drops its parameters (it passes `StateMachineArn` where
 botocore expects `stateMachineArn`), which is one reason `HandOver` is a Lambda task too.
 Creating it also makes moto stop executions as AWS does (`stop_cleanly`): the starter stops
@@ -28,12 +28,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from infra.local.lambdas import ACCOUNT, LocalLambdas, function_arn
+from programme.stack.lambdas import ACCOUNT, LocalLambdas, function_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
-STATE_MACHINES: Final = Path(__file__).resolve().parent.parent / "statemachines"
+STATE_MACHINES: Final = Path(__file__).resolve().parents[2] / "infra" / "statemachines"
 ROUND_LIFECYCLE_ASL: Final = STATE_MACHINES / "round_lifecycle.asl.json"
 STATE_MACHINE_NAME: Final = "round-lifecycle"
 ROLE_ARN: Final = f"arn:aws:iam::{ACCOUNT}:role/round-lifecycle"

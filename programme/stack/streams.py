@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from infra.serve.apigw import LambdaContext
-from infra.serve.routes import LambdaHandler
-from infra.template import Template
+from programme.stack.apigw import LambdaContext
+from programme.stack.routes import LambdaHandler
+from programme.template import Template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.serve.environment import WebhookSecrets
+from programme.stack.environment import WebhookSecrets
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from infra.serve.scheduler import DailyJob
-from infra.serve.streams import Consumer
+from programme.stack.scheduler import DailyJob
+from programme.stack.streams import Consumer
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

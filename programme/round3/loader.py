@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from domain import PLAN_REMINDER_LEAD
-from infra import round3_2015 as r3
-from infra.local.clock import LocalClock
-from infra.serve.client import ApiClient, UnexpectedReplyError, expect
+from programme.client import ApiClient, UnexpectedReplyError, expect
+from programme.round3 import data as r3
+from programme.stack.clock import LocalClock
 
 ROUND: Final = f"/rounds/{r3.ROUND_ID}"
 STAFF_TIMEOUT_SECONDS: Final = 30.0

@@ -4,7 +4,7 @@ The specification of the demo's story, without HTTP or a state machine: every st
 command through `CommandHandler`, and the scheduled transitions fire when a manual clock
 reaches the time `next_transition` names, as the state machine fires them. The lifecycle and
 read-model tests build on `RoundDriver` and `walk_round_3`; `programme demo` tells the same
-story through the local stack's HTTP API (`infra.serve.round3`).
+story through the local stack's HTTP API (`programme.round3.loader`).
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ from domain import (
     fold,
     next_transition,
 )
-from infra import round3_2015 as r3
-from infra.clock import ManualClock
-from infra.command_handler import CommandHandler, HandleResult, round_stream_id
+from domain.streams import round_stream_id
+from infra.command_handler import CommandHandler, HandleResult
 from infra.eventstore import EventStore, RecordedEvent
 from infra.vault import InMemoryKeyring, PersonalDataVault, new_subject_id
+from programme.round3 import data as r3
+from programme.stack.clock import ManualClock
 
 
 @dataclass(frozen=True, slots=True)
