@@ -53,7 +53,8 @@ def serve_command(port: int, clock_option: str | None, demo: bool) -> int:
     except (ValueError, InvalidSecretError) as error:
         console.print(f"[red]programme serve: {error}[/red]")
         return 2
-    stack = LocalStack(port=port, clock=clock, secrets=secrets)
+    loading = "round 3 of 2015 (the demo)" if demo else None
+    stack = LocalStack(port=port, clock=clock, secrets=secrets, loading=loading)
     with _stopped_by_signals():
         try:
             info = _start(console, stack)
@@ -69,6 +70,7 @@ def serve_command(port: int, clock_option: str | None, demo: bool) -> int:
                     console.print(f"[red]the demo failed: {error}[/red]")
                     return 1
                 clock.follow_wall_clock()
+                stack.ready()
             console.print(
                 f"[bold green]serving[/bold green] on {info.api_url} (clock: "
                 f"{clocks.describe(clock)}) — Ctrl-C to stop"

@@ -9,6 +9,7 @@ no request thread outlives it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import sys
@@ -27,6 +28,9 @@ log = logging.getLogger("programme.http")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 _GATEWAY_JSON = {"content-type": "application/json"}
 LOCAL_STAFF_ARN = "arn:aws:iam::123456789012:user/local-staff"
+READY_PATH = "/ready"
+"""Answered by the local front itself, not a handler (API Gateway has no such route); `/health`
+is the template's own route, answered by the queries function."""
 
 
 class LocalHttpApi:
@@ -90,6 +94,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
+        if urlsplit(self.path).path == READY_PATH and self.command in {"GET", "HEAD"}:
+            self._reply(*self._ready())
+            return
         refused = self._unreadable()
         if refused is not None:  # the body's end is unknown: the connection cannot be reused
             self._reply(*refused)
@@ -112,6 +119,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status,
             (time.perf_counter() - started) * 1000,
         )
+
+    def _ready(self) -> tuple[int, dict[str, str], bytes]:
+        """200 `{"status": "ready"}` once everything is loaded (with `--demo`, round 3 too);
+        until then 503 `{"status": "loading", "loading": <what>}`, with Retry-After."""
+        loading = self.server.loading
+        headers = {**_GATEWAY_JSON, "cache-control": "no-store"}
+        if loading is None:
+            return 200, headers, b'{"status":"ready"}'
+        body = json.dumps({"status": "loading", "loading": loading}).encode()
+        return 503, {**headers, "retry-after": "1"}, body
 
     def _unreadable(self) -> tuple[int, dict[str, str], bytes] | None:
         """The answer to a body this front will not read: over API Gateway's limit, of a length
@@ -152,11 +169,18 @@ class LocalHttpServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: LocalHttpApi | None = None) -> None:
-        """Binds at once (a port in use fails here); serves `api`, which may be set later."""
-        super().__init__(address, _RequestHandler)
-        self.api = api
+        """Binds at once (a port in use raises its `OSError` here); serves `api`, which may be
+        set later. Until `ready()`, `/ready` answers 503 saying what is still loading."""
+        # Set before binding: a failed bind calls `server_close`, which reads them.
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.api = api
+        self.loading: str | None = "starting the local stack"
+        super().__init__(address, _RequestHandler)
+
+    def ready(self) -> None:
+        """Everything is loaded: `/ready` answers 200 from now on."""
+        self.loading = None
 
     @property
     def url(self) -> str:

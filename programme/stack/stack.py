@@ -112,8 +112,11 @@ class LocalStack:
         secrets: WebhookSecrets | None = None,
         template: Template | None = None,
         pump_interval: float = 0.2,
+        loading: str | None = None,
     ) -> None:
+        """`loading`: what `/ready` waits for after the start (the demo, say) until `ready()`."""
         self.port = port
+        self.loading = loading
         self.clock = clock
         self.secrets = secrets or webhook_secrets()
         self.template = template or load_template()
@@ -260,11 +263,17 @@ class LocalStack:
         if http is None:  # bound first thing in `_start`
             raise RuntimeError("the HTTP port was not bound before the API was started")
         http.api = LocalHttpApi(http_routes(self.template), self.functions)
+        http.loading = self.loading
         running.http_thread = threading.Thread(
             target=http.serve_forever, name="http-api", kwargs={"poll_interval": 0.2}
         )
         running.http_thread.start()
         return http.url
+
+    def ready(self) -> None:
+        """What the stack was started `loading` is loaded: `/ready` answers 200."""
+        if self._running is not None and self._running.http is not None:
+            self._running.http.ready()
 
     def _client(self, running: _Running, client: Any) -> Any:
         running.clients.append(client)

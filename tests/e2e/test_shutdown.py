@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.e2e.targets import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
+API = re.compile(r"HTTP API\s+(http://127\.0\.0\.1:\d+)")
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
@@ -43,6 +45,8 @@ def test_programme_serve_stops_on_a_signal_with_exit_0_and_no_thread_left(
         (url,) = [m[1] for line in lines if (m := SERVING.search(line))]
         with urllib.request.urlopen(f"{url}/health", timeout=10) as health:
             assert health.status == 200
+        with urllib.request.urlopen(f"{url}/ready", timeout=10) as ready:
+            assert ready.status == 200
 
         # WHEN it is sent the signal
         server.send_signal(stop_signal)
@@ -58,3 +62,42 @@ def test_programme_serve_stops_on_a_signal_with_exit_0_and_no_thread_left(
     assert exit_code == 0, output
     assert "stopped cleanly: no thread left running" in output
     assert "Traceback" not in output
+
+
+def ready_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=10) as ready:
+            return int(ready.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_ready_answers_503_while_the_demo_loads_and_200_once_it_is_walked() -> None:
+    # GIVEN `programme serve --demo` started, its API up and round 3 not yet walked
+    server = subprocess.Popen(
+        [sys.executable, "-m", "programme.cli", "serve", "--demo", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or []), daemon=True)
+    reader.start()
+    try:
+        poll_until(lambda: any(API.search(line) for line in lines), "the API is up", timeout=60)
+        (url,) = [m[1] for line in lines if (m := API.search(line))]
+        # WHEN a probe asks while the demo loads / THEN 503
+        while_loading = ready_status(url)
+        # AND once the stack says it is serving, 200
+        poll_until(lambda: any(SERVING.search(line) for line in lines), "serving", timeout=120)
+        after = ready_status(url)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    reader.join(timeout=5)
+    assert (while_loading, after) == (503, 200), "".join(lines)
