@@ -29,9 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# mypy --strict (pyproject.toml) on every package, the benches and the tests.
+# mypy --strict (pyproject.toml) on every package and the tests.
 types: $(STAMP)
-	$(BIN)/mypy domain events infra functions programme
+	$(BIN)/mypy domain events infra functions programme tests
 
 $(CHECKOV): $(BIN)/python $(CHECKOV_LOCK)
 	$(PYTHON) -m venv $(VENV)/checkov

@@ -33,7 +33,8 @@ def imported_packages(path: Path) -> set[tuple[int, str]]:
             and isinstance(node.args[0], ast.Constant)
         ):
             names = [str(node.args[0].value)]
-        found |= {(node.lineno, n.split(".")[0]) for n in names if n.split(".")[0] in FLOORS}
+        line = getattr(node, "lineno", 0)
+        found |= {(line, n.split(".")[0]) for n in names if n.split(".")[0] in FLOORS}
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock; only validate() is used
 import pydantic
 import pytest
 

@@ -133,7 +133,7 @@ class Rounds:
 
     def _fire(self, command: Command, date: str, offset: timedelta = timedelta()) -> None:
         self.clock.advance_to(max(self.clock(), self.dates[date] + offset))
-        round_id: str = command.round_id  # type: ignore[union-attr]
+        round_id: str = command.round_id
         before = len(self.events(round_id))
         self.run(command, round_id)
         assert len(self.events(round_id)) == before + 1, f"{type(command).__name__} did not fire"

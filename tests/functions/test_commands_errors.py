@@ -295,7 +295,7 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
     max_leaves=12,
 )
-EDGE_VALUES = st.sampled_from(
+EDGE_VALUES: st.SearchStrategy[object] = st.sampled_from(
     [
         *("", " ", "x" * 81, "x" * 201, "x" * 4001, "ÅÄÖ\u0000", "pair-1", "pair-99"),
         *(SKATTEVERKET, SKATTEVERKET.replace("-", ""), ESV, "19121212-1212", "202100-544"),

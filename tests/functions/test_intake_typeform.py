@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_a_single_select_theme_counts_as_the_applications_theme(rounds: Rounds) 
     ],
 )
 def test_an_application_the_rules_refuse_is_answered_and_recorded_as_refused(
-    rounds: Rounds, setup: str, changes: dict[str, str], rule: str
+    rounds: Rounds, setup: str, changes: dict[str, Any], rule: str
 ) -> None:
     # GIVEN a round open for applications, or one whose applications have closed
     rounds.open()
@@ -310,7 +311,7 @@ def test_a_signed_body_that_is_not_a_json_object_is_a_bad_request(
     ],
 )
 def test_a_payload_not_matching_the_form_names_the_field_but_not_the_value(
-    rounds: Rounds, changes: dict[str, object], field: str
+    rounds: Rounds, changes: dict[str, Any], field: str
 ) -> None:
     # GIVEN an open round
     rounds.open()

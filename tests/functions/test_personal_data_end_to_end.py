@@ -40,12 +40,12 @@ from tests.support.apigw import LambdaContext, http_event
 from tests.support.aws import REGION
 
 # Three people, written so that no part of the system could produce them by chance.
-ASA = {
+ASA: dict[str, Any] = {
     "director_general": "Åsa Hemligsdotter-Öberg",
     "contact_name": "Birger Privatsson",
     "contact_email": "birger.privatsson@exempel.se",
 }
-CEC = {
+CEC: dict[str, Any] = {
     "director_general": "Cecilia Konfidentiell",
     "contact_name": "Dag Diskretsson",
     "contact_email": "dag.diskretsson@exempel.se",
@@ -273,7 +273,11 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
     # and each erasure is one event on its subject's stream
     log_after = list(bootstrap.event_store().read(stream))
     assert log_after == log_before
-    assert fold([r.event for r in log_after]).status == fold([r.event for r in log_before]).status
+    state_after = fold([r.event for r in log_after])
+    state_before = fold([r.event for r in log_before])
+    assert state_after is not None
+    assert state_before is not None
+    assert state_after.status == state_before.status
     for subject_id in erased:
         (event,) = [r.event for r in bootstrap.event_store().read(subject_stream_id(subject_id))]
         assert isinstance(event, PersonalDataErased)

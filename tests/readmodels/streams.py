@@ -38,7 +38,7 @@ class StreamTap:
             )
             while True:
                 page = self._streams.get_records(ShardIterator=iterator)
-                found += page["Records"]
+                found += [dict(record) for record in page["Records"]]
                 iterator = page["NextShardIterator"]
                 if not page["Records"]:
                     break

@@ -10,6 +10,7 @@ from events import (
     AgencyApplied,
     ApplicationsClosed,
     ApplicationsOpened,
+    Event,
     RoundCancelled,
     RoundRescheduled,
     RoundScheduled,
@@ -40,7 +41,9 @@ def everything() -> InMemoryReadModelStore:
 
 
 def scheduled(round_id: str = "2017-5", number: int = 5) -> RoundScheduled:
-    return EXAMPLES["RoundScheduled"].model_copy(update={"round_id": round_id, "number": number})
+    example = EXAMPLES["RoundScheduled"]
+    assert isinstance(example, RoundScheduled)
+    return example.model_copy(update={"round_id": round_id, "number": number})
 
 
 # Round overview and summaries
@@ -61,7 +64,7 @@ def test_a_scheduled_round_shows_its_dates_and_capacity_and_nobody_yet() -> None
 
 def test_the_round_state_follows_each_transition_and_a_cancellation() -> None:
     # GIVEN a round taken through its transitions, one event at a time
-    transitions = [
+    transitions: list[tuple[Event, str]] = [
         (ApplicationsOpened(due_at=datetime(2015, 1, 12, tzinfo=UTC)), "open"),
         (ApplicationsClosed(due_at=datetime(2015, 2, 13, tzinfo=UTC), applications=0), "selection"),
         (
@@ -70,7 +73,7 @@ def test_the_round_state_follows_each_transition_and_a_cancellation() -> None:
         ),
         (RoundCancelled(reason="Too few applicants"), "cancelled"),
     ]
-    events = [scheduled()]
+    events: list[Event] = [scheduled()]
     for event, state in transitions:
         events.append(event)
         store = projected(stream("round-2017-5", *events))
