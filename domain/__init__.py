@@ -25,7 +25,7 @@ from domain.commands import (
     SubmitPlan,
     WithdrawApplication,
 )
-from domain.decide import decide
+from domain.decide import ApplicationTerms, ScreenedApplication, decide, screen_application
 from domain.errors import (
     AgencyAlreadyPairedError,
     AgencyInActivePairError,
@@ -65,7 +65,7 @@ from domain.errors import (
 from domain.org_number import normalise_org_number
 from domain.refusals import decide_refusal_for_unknown_round, evolve_refusal
 from domain.rules import ORGANISERS
-from domain.state import RoundState, RoundStatus, evolve, fold
+from domain.state import RoundState, RoundStatus, delivery_key, evolve, fold
 from domain.streams import refusal_stream_id, round_id_of, round_stream_id, subject_stream_id
 from domain.subject import decide_erasure, decide_subject, evolve_subject, is_erased
 from domain.transitions import PLAN_REMINDER_LEAD, TRANSITION_COMMANDS, next_transition
@@ -79,6 +79,7 @@ __all__ = [
     "AgencyNotAdmittedError",
     "ApplicationNotFoundError",
     "ApplicationNotLiveError",
+    "ApplicationTerms",
     "ApplicationWindowClosedError",
     "ApplicationWithdrawnError",
     "ApplyForRound",
@@ -126,6 +127,7 @@ __all__ = [
     "RoundStatus",
     "ScheduleRound",
     "ScheduledTransition",
+    "ScreenedApplication",
     "SelectionNotStartedError",
     "StartRound",
     "SubmitPlan",
@@ -137,6 +139,7 @@ __all__ = [
     "decide_erasure",
     "decide_refusal_for_unknown_round",
     "decide_subject",
+    "delivery_key",
     "evolve",
     "evolve_refusal",
     "evolve_subject",
@@ -147,5 +150,6 @@ __all__ = [
     "refusal_stream_id",
     "round_id_of",
     "round_stream_id",
+    "screen_application",
     "subject_stream_id",
 ]

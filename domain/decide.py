@@ -7,10 +7,10 @@ every caller may retry freely. The scheduled transitions live in `domain.transit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Final, assert_never
+from typing import Final, Protocol, assert_never
 
 from domain.commands import (
     ApplyForRound,
@@ -70,7 +70,14 @@ from domain.rules import (
     ensure_trio_keeps_odd_count,
     ensure_valid_org_number,
 )
-from domain.state import DATE_FIELDS, ApplicationStatus, Dates, Participant, RoundState
+from domain.state import (
+    DATE_FIELDS,
+    ApplicationStatus,
+    Dates,
+    Participant,
+    RoundState,
+    delivery_key,
+)
 from domain.transitions import PLAN_REMINDER_LEAD, decide_transition, next_transition
 from events import (
     AgencyAdmitted,
@@ -88,6 +95,7 @@ from events import (
     RoundCancelled,
     RoundRescheduled,
     RoundScheduled,
+    Source,
 )
 
 _DECISIONS: Final[
@@ -196,27 +204,66 @@ def _cancel(command: CancelRound, state: RoundState | None) -> list[Event]:
 # Applications
 
 
-def _apply(command: ApplyForRound, state: RoundState | None, now: datetime) -> list[Event]:
-    state = ensure_round_exists(state, command.round_id)
-    if command.delivery_id is not None and command.delivery_id in state.deliveries:
-        return []
+class ApplicationTerms(Protocol):
+    """What the rules read of an application: `ApplyForRound` without the people in it."""
+
+    @property
+    def round_id(self) -> str: ...
+    @property
+    def org_number(self) -> str: ...
+    @property
+    def themes(self) -> Sequence[str]: ...
+    @property
+    def preferred_partner(self) -> str | None: ...
+    @property
+    def source(self) -> Source: ...
+    @property
+    def delivery_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedApplication:
+    """An application the rules accept, its numbers and themes as they will be stored."""
+
+    org_number: str
+    preferred_partner: str | None
+    themes: tuple[str, ...]
+
+
+def screen_application(
+    application: ApplicationTerms, state: RoundState | None, now: datetime
+) -> ScreenedApplication | None:
+    """What `ApplyForRound` would decide, before anyone's data is sealed: None for a delivery
+    the round has seen, the stored terms when it would be recorded; a broken rule raises."""
+    state = ensure_round_exists(state, application.round_id)
+    if application.delivery_id is not None and (
+        delivery_key(application.source, application.delivery_id) in state.deliveries
+    ):
+        return None
     ensure_round_is_open(state, now)
-    org_number = ensure_valid_org_number(command.org_number)
+    org_number = ensure_valid_org_number(application.org_number)
     ensure_not_organiser(org_number)
     ensure_first_application(state, org_number)
-    partner = _optional_text(command.preferred_partner)
+    partner = _optional_text(application.preferred_partner)
     if partner is not None:
         partner = ensure_valid_org_number(partner)
         ensure_partner_is_another_agency(org_number, partner)
-    themes = ensure_known_themes(state, ensure_themes_given(command.themes))
+    themes = ensure_known_themes(state, ensure_themes_given(application.themes))
+    return ScreenedApplication(org_number, partner, themes)
+
+
+def _apply(command: ApplyForRound, state: RoundState | None, now: datetime) -> list[Event]:
+    screened = screen_application(command, state, now)
+    if screened is None:
+        return []
     return [
         AgencyApplied(
-            org_number=org_number,
+            org_number=screened.org_number,
             agency_name=command.agency_name,
             director_general=command.director_general,
             contact=command.contact,
-            themes=themes,
-            preferred_partner=partner,
+            themes=screened.themes,
+            preferred_partner=screened.preferred_partner,
             motivation=command.motivation,
             submitted_at=command.submitted_at,
             source=command.source,
@@ -228,7 +275,9 @@ def _apply(command: ApplyForRound, state: RoundState | None, now: datetime) -> l
 def _refuse(command: RefuseApplication, state: RoundState | None) -> list[Event]:
     """Record what the rules refused; whatever the sender sent, the refusal must be storable."""
     state = ensure_round_exists(state, command.round_id)
-    if command.delivery_id is not None and command.delivery_id in state.deliveries:
+    if command.delivery_id is not None and (
+        delivery_key(command.source, command.delivery_id) in state.deliveries
+    ):
         return []
     return [
         refusal_event(

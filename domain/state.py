@@ -42,7 +42,7 @@ from events import (
 # Bump when `evolve` comes to fold the same events into a different state without a field of
 # `RoundState` changing: snapshots kept under the old revision are then folded anew, not trusted.
 # (A changed field changes the snapshot format by itself.)
-STATE_REVISION = 1
+STATE_REVISION = 2  # 2: `deliveries` holds (source, id) keys, not bare ids
 
 RoundStatus = Literal["scheduled", "open", "selection", "running", "closed", "cancelled"]
 ApplicationStatus = Literal["applied", "withdrawn", "admitted", "rejected", "waitlisted"]
@@ -139,7 +139,7 @@ class RoundState:
     applications: Mapping[str, Application] = field(default_factory=dict)
     pairs: Mapping[str, Pair] = field(default_factory=dict)
     participants: Mapping[str, tuple[Participant, ...]] = field(default_factory=dict)
-    deliveries: frozenset[str] = frozenset()
+    deliveries: frozenset[str] = frozenset()  # `delivery_key(source, id)` of each seen
     reminded_for: datetime | None = None
     deadline_passed: bool = False
     next_pair_number: int = 1
@@ -200,10 +200,12 @@ def evolve(state: RoundState | None, event: Event) -> RoundState:
             )
             return replace(
                 _with_application(state, application),
-                deliveries=_seen(state.deliveries, event.delivery_id),
+                deliveries=_seen(state.deliveries, event.source, event.delivery_id),
             )
         case ApplicationRefused():
-            return replace(state, deliveries=_seen(state.deliveries, event.delivery_id))
+            return replace(
+                state, deliveries=_seen(state.deliveries, event.source, event.delivery_id)
+            )
         case ApplicationWithdrawn():
             return _with_status(state, event.org_number, "withdrawn")
         case AgencyAdmitted():
@@ -270,8 +272,14 @@ def _dates(event: RoundScheduled | RoundRescheduled) -> Dates:
     )
 
 
-def _seen(deliveries: frozenset[str], delivery_id: str | None) -> frozenset[str]:
-    return deliveries if delivery_id is None else deliveries | {delivery_id}
+def delivery_key(source: str, delivery_id: str) -> str:
+    """What identifies a delivery within a round: its sender's id is unique only to that sender
+    (a Standard Webhooks `webhook-id` may equal a Typeform `event_id`)."""
+    return f"{source}\x1f{delivery_id}"
+
+
+def _seen(deliveries: frozenset[str], source: str, delivery_id: str | None) -> frozenset[str]:
+    return deliveries if delivery_id is None else deliveries | {delivery_key(source, delivery_id)}
 
 
 def _with_application(state: RoundState, application: Application) -> RoundState:

@@ -105,6 +105,14 @@ class EventStoreUnavailableError(CommandNotAppliedError):
 
 
 @dataclass(frozen=True, slots=True)
+class Loaded(Generic[StateT]):
+    """A stream's state (None: no events yet) at a version."""
+
+    state: StateT | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class HandleResult:
     """The stream's version after the command, the events it appended, and the tries it took."""
 
@@ -168,14 +176,20 @@ class CommandHandler(Generic[CommandT, StateT]):
         actor: str,
         correlation_id: str,
         causation_id: str | None = None,
+        loaded: Loaded[StateT] | None = None,
     ) -> HandleResult:
         """Apply `command` to the stream and append what it decides.
 
         Without a `causation_id` the command starts its own chain: the correlation id is used.
+        `loaded`, from `load`, saves the first attempt's read; if the stream moved on since,
+        the append loses the race and the next attempt reads afresh.
         """
         conflict: ConcurrencyError | None = None
         for attempt in range(1, self._max_attempts + 1):
-            state, version = self._load(stream_id)
+            if attempt == 1 and loaded is not None:
+                state, version = loaded.state, loaded.version
+            else:
+                state, version = self._load(stream_id)
             now = self._clock()
             decided = self._decide(command, state, now)
             if not decided:
@@ -203,6 +217,11 @@ class CommandHandler(Generic[CommandT, StateT]):
             )
             return HandleResult(new_version, recorded, attempt)
         raise ConcurrencyRetriesExhaustedError(stream_id, self._max_attempts) from conflict
+
+    def load(self, stream_id: str) -> Loaded[StateT]:
+        """The stream's state and version now (to look before deciding: see `handle`)."""
+        state, version = self._load(stream_id)
+        return Loaded(state, version)
 
     def _load(self, stream_id: str) -> tuple[StateT | None, int]:
         codec = self._snapshots

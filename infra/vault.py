@@ -74,6 +74,13 @@ def derived_subject_id(*parts: str) -> str:
     return f"subj-{digest[:32]}"
 
 
+def application_subject_id(source: str, round_id: str, delivery_id: str, role: str) -> str:
+    """The subject of one person (`role`) in one delivered application: fixed by the delivery's
+    identity in its round (a retry seals under the same subject), and never the same for the
+    same sender's id from another source or in another round."""
+    return derived_subject_id("application", source, round_id, delivery_id, role)
+
+
 class PersonalDataVault:
     """Seals and opens personal data; the only code that sees it in clear."""
 

@@ -1,8 +1,10 @@
 """Turning an authenticated, well-formed delivery into commands, and their outcome.
 
 Dedupe lives in the event stream, not in an idempotency table: a round remembers every
-delivery id it recorded (applied or refused), so a retried delivery decides nothing, and a
-concurrent duplicate that loses the append race retries on fresh state and sees the id.
+delivery it recorded (applied or refused) by its source and the sender's id, so a retried
+delivery decides nothing, and a concurrent duplicate that loses the append race retries on
+fresh state and sees it. An application is screened against the round first: a duplicate or
+a refusal is answered before anything is sealed, so neither mints a person's key.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from domain import (
     SubmitPlan,
     refusal_stream_id,
     round_stream_id,
+    screen_application,
 )
 from events import Source
 from functions.common import bootstrap
 from functions.intake.payloads import ApplicationForm, SubmittedPlan
 from infra.command_handler import HandleResult
-from infra.vault import SubjectErasedError, derived_subject_id
+from infra.vault import SubjectErasedError, application_subject_id
 
 logger = Logger(child=True)
 
@@ -47,17 +50,31 @@ DUPLICATE = Outcome("duplicate", "this delivery was received before; nothing new
 def record_application(
     form: ApplicationForm, *, delivery_id: str, source: Source, received_at: datetime
 ) -> Outcome:
-    """Seal the people in it, apply, and record a refusal when a rule says no."""
+    """Screen it, seal the people in it, apply; record a refusal when a rule says no."""
+    handler = bootstrap.command_handler()
+    stream_id = round_stream_id(form.round_id)
+    loaded = handler.load(stream_id)
+    terms = _Terms(form, source, delivery_id)
+    try:
+        if screen_application(terms, loaded.state, bootstrap.now()) is None:
+            return DUPLICATE
+    except RoundNotFoundError as error:
+        return _refuse_for_unknown_round(form, error, delivery_id, source)
+    except DomainError as error:
+        return _refuse(form, error, delivery_id, source)
+    # Subject ids fixed by the delivery's identity in its round: a retry seals under the same
+    # subjects, and the same sender's id in another round or from another source never does.
     try:
         director_general = bootstrap.vault().seal(
-            derived_subject_id(delivery_id, "director_general"), {"name": form.director_general}
+            application_subject_id(source, form.round_id, delivery_id, "director_general"),
+            {"name": form.director_general},
         )
         contact = bootstrap.vault().seal(
-            derived_subject_id(delivery_id, "contact"),
+            application_subject_id(source, form.round_id, delivery_id, "contact"),
             {"name": form.contact_name, "email": form.contact_email},
         )
     except SubjectErasedError:
-        # Subject ids derive from the delivery id: only a delivery seen before can meet one.
+        # Only this very delivery, recorded and its people erased since, can meet one.
         return DUPLICATE
     command = ApplyForRound(
         round_id=form.round_id,
@@ -73,12 +90,41 @@ def record_application(
         delivery_id=delivery_id,
     )
     try:
-        result = _handle(command, form.round_id, delivery_id, source)
-    except RoundNotFoundError as error:
-        return _refuse_for_unknown_round(form, error, delivery_id, source)
-    except DomainError as error:
+        result = handler.handle(
+            command,
+            stream_id=stream_id,
+            actor=_actor(source),
+            correlation_id=delivery_id,
+            loaded=loaded,
+        )
+    except DomainError as error:  # the round changed since it was screened
         return _refuse(form, error, delivery_id, source)
     return RECORDED if result.events else DUPLICATE
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The form's terms as the rules read them (`domain.ApplicationTerms`)."""
+
+    form: ApplicationForm
+    source: Source
+    delivery_id: str
+
+    @property
+    def round_id(self) -> str:
+        return self.form.round_id
+
+    @property
+    def org_number(self) -> str:
+        return self.form.org_number
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        return tuple(self.form.themes)
+
+    @property
+    def preferred_partner(self) -> str | None:
+        return self.form.preferred_partner
 
 
 def record_plan(plan: SubmittedPlan, *, delivery_id: str, source: Source) -> Outcome:

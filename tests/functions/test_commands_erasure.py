@@ -11,9 +11,9 @@ from domain.streams import subject_stream_id
 from events import AgencyApplied, PersonalDataErased
 from functions.commands.actors import staff_actor
 from functions.common import bootstrap
-from infra.vault import PersonalDataVault, SubjectErasedError, derived_subject_id
+from infra.vault import PersonalDataVault, SubjectErasedError, application_subject_id
 from tests.functions.http import STAFF_ARN, deliver_typeform, staff, typeform_payload
-from tests.functions.rounds import Rounds
+from tests.functions.rounds import ROUND_ID, Rounds
 
 EVENT_ID = "01HZX3K9T2TYPEFORM0000001"
 RETENTION = "Begäran enligt art. 17 GDPR, beslut 2026-05-04"
@@ -32,7 +32,7 @@ def test_erasing_a_contact_makes_their_sealed_data_unreadable_and_records_why(
     deliver_typeform(typeform_payload(EVENT_ID))
     applied = rounds.events()[-1]
     assert isinstance(applied, AgencyApplied)
-    subject_id = derived_subject_id(EVENT_ID, "contact")
+    subject_id = application_subject_id("typeform", ROUND_ID, EVENT_ID, "contact")
 
     # WHEN staff erase that person
     reply = staff("POST", f"/subjects/{subject_id}/erasure", {"retention_decision": RETENTION})
@@ -51,7 +51,7 @@ def test_erasing_a_contact_makes_their_sealed_data_unreadable_and_records_why(
 
 def test_erasing_twice_records_one_erasure(env: object) -> None:
     # GIVEN a subject already erased
-    subject_id = derived_subject_id("some-delivery", "contact")
+    subject_id = application_subject_id("typeform", ROUND_ID, "some-delivery", "contact")
     staff("POST", f"/subjects/{subject_id}/erasure", {"retention_decision": RETENTION})
 
     # WHEN the erasure is asked for again
@@ -103,7 +103,7 @@ def test_a_retried_delivery_after_its_contact_was_erased_is_a_duplicate(rounds: 
     # GIVEN an application whose contact was erased
     rounds.open()
     deliver_typeform(typeform_payload(EVENT_ID))
-    subject_id = derived_subject_id(EVENT_ID, "contact")
+    subject_id = application_subject_id("typeform", ROUND_ID, EVENT_ID, "contact")
     staff("POST", f"/subjects/{subject_id}/erasure", {"retention_decision": RETENTION})
     before = rounds.events()
 
@@ -116,7 +116,9 @@ def test_a_retried_delivery_after_its_contact_was_erased_is_a_duplicate(rounds: 
 
 
 def test_the_erasure_names_who_asked_for_it(env: object) -> None:
-    subject_id = derived_subject_id("another-delivery", "director_general")
+    subject_id = application_subject_id(
+        "typeform", ROUND_ID, "another-delivery", "director_general"
+    )
     staff("POST", f"/subjects/{subject_id}/erasure", {"retention_decision": RETENTION})
     (recorded,) = bootstrap.event_store().read(subject_stream_id(subject_id))
     assert recorded.metadata.actor == staff_actor(STAFF_ARN)

@@ -12,7 +12,7 @@ import pytest
 from domain.streams import LEGACY_REFUSALS_STREAM, refusal_stream_id
 from events import AgencyApplied, ApplicationRefused
 from functions.common import bootstrap
-from infra.vault import derived_subject_id
+from infra.vault import application_subject_id
 from tests.domain.given import ESV, SKATTEVERKET, VI_KANSLA
 from tests.functions.http import (
     CONTACT_EMAIL,
@@ -23,7 +23,7 @@ from tests.functions.http import (
     typeform_payload,
     typeform_signature,
 )
-from tests.functions.rounds import Rounds
+from tests.functions.rounds import ROUND_ID, Rounds
 from tests.support.stack import FunctionsEnv
 
 EVENT_ID = "01HZX3K9T2TYPEFORM0000001"
@@ -66,8 +66,12 @@ def test_a_signed_application_is_recorded_with_its_people_sealed(
         EVENT_ID,
     )
     # AND the people are sealed under subjects derived from the delivery, readable by the vault
-    assert applied.director_general.subject_id == derived_subject_id(EVENT_ID, "director_general")
-    assert applied.contact.subject_id == derived_subject_id(EVENT_ID, "contact")
+    assert applied.director_general.subject_id == application_subject_id(
+        "typeform", ROUND_ID, EVENT_ID, "director_general"
+    )
+    assert applied.contact.subject_id == application_subject_id(
+        "typeform", ROUND_ID, EVENT_ID, "contact"
+    )
     vault = bootstrap.vault()
     assert vault.open(applied.director_general) == {"name": DG_NAME}
     assert vault.open(applied.contact) == {"name": CONTACT_NAME, "email": CONTACT_EMAIL}

@@ -29,7 +29,7 @@ from events import AgencyApplied, PersonalDataErased
 from functions.common import bootstrap
 from functions.common.settings import settings
 from infra.readmodels.dynamodb import stored_texts
-from infra.vault import SubjectErasedError, derived_subject_id
+from infra.vault import SubjectErasedError, application_subject_id
 from programme.rebuild import rebuild_command
 from tests.domain.given import ESV, KRIMINALVARDEN, SKATTEVERKET
 from tests.functions.http import Reply, deliver_forms, deliver_typeform, staff, typeform_payload
@@ -241,8 +241,8 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
 
     # WHEN staff erase Åsa's application's two people and Cecilia's contact
     erased = [
-        derived_subject_id("tf-asa", "director_general"),
-        derived_subject_id("tf-asa", "contact"),
+        application_subject_id("typeform", ROUND_ID, "tf-asa", "director_general"),
+        application_subject_id("typeform", ROUND_ID, "tf-asa", "contact"),
         applications[1].contact.subject_id,
     ]
     assert erased[:2] == [

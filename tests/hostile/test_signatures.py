@@ -24,7 +24,7 @@ import pytest
 
 from events import AgencyApplied
 from functions.common import bootstrap
-from infra.vault import SubjectErasedError, derived_subject_id
+from infra.vault import SubjectErasedError, application_subject_id
 from tests.functions.http import (
     Reply,
     application,
@@ -33,7 +33,7 @@ from tests.functions.http import (
     typeform_payload,
     typeform_signature,
 )
-from tests.functions.rounds import Rounds
+from tests.functions.rounds import ROUND_ID, Rounds
 from tests.hostile.requests import Headers, deliver, sign_v1, standard_webhook_headers
 from tests.hostile.snapshot import Snapshot, assert_unchanged
 from tests.support.stack import WEBHOOK_SECRETS
@@ -210,7 +210,7 @@ def test_a_typeform_delivery_replayed_after_erasure_brings_no_one_back(
     body = typeform_body()
     headers = _typeform(_signed(body))
     assert deliver("/webhooks/typeform", body, headers).body["status"] == "recorded"
-    contact = derived_subject_id(EVENT_ID, "contact")
+    contact = application_subject_id("typeform", ROUND_ID, EVENT_ID, "contact")
     erased = staff("POST", f"/subjects/{contact}/erasure", {"retention_decision": "Begäran"})
     assert erased.status == 202
     before = state()
