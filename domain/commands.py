@@ -58,7 +58,7 @@ class ApplyForRound:
     submitted_at: datetime
     source: Source
     preferred_partner: str | None = None
-    motivation: str | None = None
+    motivation: SealedPersonalData | None = None  # sealed under the contact's subject
     delivery_id: str | None = None
 
 

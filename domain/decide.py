@@ -46,6 +46,7 @@ from domain.rules import (
     ensure_first_application,
     ensure_has_applied,
     ensure_known_themes,
+    ensure_no_personal_data_in_free_text,
     ensure_not_in_active_pair,
     ensure_not_in_future,
     ensure_not_organiser,
@@ -154,6 +155,7 @@ def decide(command: Command, state: RoundState | None, now: datetime) -> list[Ev
 
 
 def _schedule(command: ScheduleRound, state: RoundState | None) -> list[Event]:
+    ensure_no_personal_data_in_free_text("title", command.title)
     ensure_round_is_new(state)
     ensure_capacity_in_range(command.capacity)
     themes = ensure_themes_given(command.themes)
@@ -194,6 +196,7 @@ def _reschedule(command: RescheduleRound, state: RoundState | None) -> list[Even
 
 
 def _cancel(command: CancelRound, state: RoundState | None) -> list[Event]:
+    ensure_no_personal_data_in_free_text("reason", command.reason)
     state = ensure_round_exists(state, command.round_id)
     if state.status == "cancelled":
         return []
@@ -292,6 +295,7 @@ def _refuse(command: RefuseApplication, state: RoundState | None) -> list[Event]
 
 
 def _withdraw(command: WithdrawApplication, state: RoundState | None) -> list[Event]:
+    ensure_no_personal_data_in_free_text("reason", command.reason)
     state = _in_progress(state, command.round_id)
     org_number = ensure_valid_org_number(command.org_number)
     application = ensure_has_applied(state, org_number)
@@ -306,6 +310,7 @@ def _withdraw(command: WithdrawApplication, state: RoundState | None) -> list[Ev
 
 
 def _decide_application(command: DecideApplication, state: RoundState | None) -> list[Event]:
+    ensure_no_personal_data_in_free_text("case_number", command.case_number)
     state = _in_progress(state, command.round_id)
     ensure_selection_under_way(state)
     org_number = ensure_valid_org_number(command.org_number)
@@ -354,6 +359,7 @@ def _form_pair(command: FormPair, state: RoundState | None) -> list[Event]:
 
 
 def _dissolve_pair(command: DissolvePair, state: RoundState | None) -> list[Event]:
+    ensure_no_personal_data_in_free_text("reason", command.reason)
     state = _in_progress(state, command.round_id)
     pair = ensure_pair_exists(state, command.pair_id)
     ensure_pair_active(pair)
@@ -362,6 +368,7 @@ def _dissolve_pair(command: DissolvePair, state: RoundState | None) -> list[Even
 
 
 def _submit_plan(command: SubmitPlan, state: RoundState | None, now: datetime) -> list[Event]:
+    ensure_no_personal_data_in_free_text("title", command.title)
     state = _in_progress(state, command.round_id)
     ensure_round_is_running(state)
     pair = ensure_pair_exists(state, command.pair_id)

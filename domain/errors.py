@@ -161,3 +161,14 @@ class PlanNotSubmittedError(DomainError):
 
 class PresentationInFutureError(DomainError):
     rule = "ensure_not_in_future"
+
+
+# Free text
+
+
+class PersonalDataInFreeTextError(DomainError):
+    """A free-text field that is stored in clear (a title, a reason, a case number) holds what
+    looks like personal data: an e-mail address, a phone number or a personal identity number.
+    The message names the field and the kind, never the value."""
+
+    rule = "ensure_no_personal_data_in_free_text"

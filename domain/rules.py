@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
@@ -32,6 +33,7 @@ from domain.errors import (
     PairMembersNotDistinctError,
     PairNotFoundError,
     PairSizeError,
+    PersonalDataInFreeTextError,
     PlanNotSubmittedError,
     PreferredPartnerIsApplicantError,
     PresentationInFutureError,
@@ -45,7 +47,7 @@ from domain.errors import (
     TrioNotAllowedError,
     UnknownThemeError,
 )
-from domain.org_number import normalise_org_number
+from domain.org_number import could_be_personal_identity_number, normalise_org_number
 from domain.state import (
     DATE_FIELDS,
     LIFECYCLE,
@@ -327,4 +329,31 @@ def ensure_not_in_future(held_at: datetime, now: datetime) -> None:
     if held_at > now:
         raise PresentationInFutureError(
             f"a presentation is recorded once held; {held_at.isoformat()} is still to come"
+        )
+
+
+# Free text kept in clear. Titles, reasons, case numbers and retention decisions are the
+# programme's own words about rounds, pairs and decisions, stored in clear and shown in reports;
+# a person's data belongs in sealed fields only. What can be recognised is refused: e-mail
+# addresses, phone numbers, personal identity numbers. (A name cannot be told from any other
+# word: staff are asked not to write them, and the OpenAPI description says so.)
+
+_EMAIL: Final = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]{2,}")
+_PHONE: Final = re.compile(
+    r"(?<![\w/.-])(?:(?:\+|00)46[\s-]*(?:\(0\))?[\s-]*|0)[1-9](?:[\s-]*\d){5,8}(?![\w/-])"
+)
+_DIGIT_RUN: Final = re.compile(r"(?<!\d)\d{6,8}[-+\s]?\d{4}(?!\d)")
+
+
+def ensure_no_personal_data_in_free_text(field: str, text: str | None) -> None:
+    """Refuse free text stored in clear that holds recognisable personal data."""
+    if not text:
+        return
+    if _EMAIL.search(text):
+        raise PersonalDataInFreeTextError(f"{field} holds an e-mail address: leave people out")
+    if _PHONE.search(text):
+        raise PersonalDataInFreeTextError(f"{field} holds a phone number: leave people out")
+    if any(could_be_personal_identity_number(m) for m in _DIGIT_RUN.findall(text)):
+        raise PersonalDataInFreeTextError(
+            f"{field} holds a personal identity number: leave people out"
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from domain.commands import ErasePersonalData
+from domain.rules import ensure_no_personal_data_in_free_text
 from events import Event, PersonalDataErased
 
 
@@ -18,6 +19,7 @@ def decide_erasure(command: ErasePersonalData, already_erased: bool) -> list[Eve
     """Erase once; a second request finds nothing left to erase and records nothing."""
     if already_erased:
         return []
+    ensure_no_personal_data_in_free_text("retention_decision", command.retention_decision)
     return [
         PersonalDataErased(
             subject_id=command.subject_id, retention_decision=command.retention_decision

@@ -22,22 +22,31 @@ DeliveryId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class AgencyApplied(DomainEvent):
-    """An agency applied to a round. v2: `themes` is a list (v1 held a single `theme`)."""
+    """An agency applied to a round.
+
+    v2: `themes` is a list (v1 held a single `theme`). v3: `motivation` is sealed under the
+    contact person's key (it holds names and phone numbers in practice), so erasing the contact
+    erases it; v2 held it in clear, and such events read as v3 with `unsealed_motivation` set
+    (the store cannot seal what it already holds in clear: see `events.upcasting`).
+    """
 
     type: Literal["AgencyApplied"] = "AgencyApplied"
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     org_number: OrgNumber
     agency_name: ShortText
     director_general: SealedPersonalData
     contact: SealedPersonalData
     themes: tuple[Theme, ...] = Field(min_length=1, max_length=20)
     preferred_partner: OrgNumber | None = None
-    motivation: LongText | None = None
+    motivation: SealedPersonalData | None = None
+    unsealed_motivation: LongText | None = None
     submitted_at: UtcDateTime
     source: Source
     delivery_id: DeliveryId | None = None
 
 
+# Since 2026-12 a refusal for an unknown round is kept on a stream of its own per delivery
+# (`domain.streams.refusal_stream_id`); the docstring below is the v1 contract as published.
 class ApplicationRefused(DomainEvent):
     """An application the rules refused, recorded so staff can see it (nothing is dropped).
 

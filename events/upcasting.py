@@ -31,8 +31,19 @@ def _agency_applied_v1_to_v2(data: JsonObject) -> JsonObject:
     return upgraded
 
 
+def _agency_applied_v2_to_v3(data: JsonObject) -> JsonObject:
+    # v2 held `motivation` in clear; v3 seals it. What a v2 event holds in clear stays what it
+    # was, named for what it is: no key can be applied to it after the fact, and an erasure
+    # cannot reach it (staff remove such events' text only by a store migration).
+    upgraded = {key: value for key, value in data.items() if key != "motivation"}
+    upgraded["unsealed_motivation"] = data.get("motivation")
+    upgraded["schema_version"] = 3
+    return upgraded
+
+
 UPCASTERS: Final[Mapping[tuple[str, int], Upcaster]] = {
     ("AgencyApplied", 1): _agency_applied_v1_to_v2,
+    ("AgencyApplied", 2): _agency_applied_v2_to_v3,
 }
 
 

@@ -69,9 +69,15 @@ def record_application(
             application_subject_id(source, form.round_id, delivery_id, "director_general"),
             {"name": form.director_general},
         )
+        contact_subject = application_subject_id(source, form.round_id, delivery_id, "contact")
         contact = bootstrap.vault().seal(
-            application_subject_id(source, form.round_id, delivery_id, "contact"),
-            {"name": form.contact_name, "email": form.contact_email},
+            contact_subject, {"name": form.contact_name, "email": form.contact_email}
+        )
+        # Free text about the application names people in practice: the contact's to erase.
+        motivation = (
+            bootstrap.vault().seal(contact_subject, {"motivation": form.motivation})
+            if form.motivation and form.motivation.strip()
+            else None
         )
     except SubjectErasedError:
         # Only this very delivery, recorded and its people erased since, can meet one.
@@ -86,7 +92,7 @@ def record_application(
         submitted_at=form.submitted_at or received_at,
         source=source,
         preferred_partner=form.preferred_partner,
-        motivation=form.motivation,
+        motivation=motivation,
         delivery_id=delivery_id,
     )
     try:

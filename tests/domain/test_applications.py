@@ -92,7 +92,7 @@ def test_an_agency_applies_while_applications_are_open() -> None:
         agency_name="Skatteverket",
         themes=("Vi-känsla ", "DIGITALISERING"),
         preferred_partner="202100-0225",
-        motivation="Vi vill stärka vi-känslan.",
+        motivation=sealed(3),
         delivery_id="tf-0001",
     )
     events = decide(command, state, DURING_APPLICATIONS)
@@ -105,7 +105,7 @@ def test_an_agency_applies_while_applications_are_open() -> None:
             contact=sealed(2),
             themes=(VI_KANSLA, DIGITALISERING),
             preferred_partner=KRIMINALVARDEN,
-            motivation="Vi vill stärka vi-känslan.",
+            motivation=sealed(3),
             submitted_at=DURING_APPLICATIONS,
             source="typeform",
             delivery_id="tf-0001",

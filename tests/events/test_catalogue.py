@@ -72,12 +72,38 @@ def test_an_old_stored_agency_applied_v1_loads_as_the_current_version() -> None:
     jsonschema.validate(stored_v1, v1_schema)
     # WHEN it is read
     event = event_from_json(stored_v1)
-    # THEN it is a v2 AgencyApplied with the theme as a one-element list, nothing else lost
+    # THEN it is a current AgencyApplied with the theme as a one-element list, nothing lost
     assert isinstance(event, AgencyApplied)
-    assert event.schema_version == 2
+    assert event.schema_version == 3
     assert event.themes == ("digitalisering",)
     assert event.agency_name == "Fastighetsmäklarinspektionen"
     assert event.submitted_at == datetime(2015, 1, 20, 10, tzinfo=UTC)
+
+
+def test_a_stored_v2_motivation_in_clear_reads_as_unsealed_not_as_sealed() -> None:
+    # GIVEN an AgencyApplied stored as v2, its motivation in clear
+    stored_v2 = event_to_json(EXAMPLES["AgencyApplied"]) | {
+        "schema_version": 2,
+        "motivation": "Ring Kim på 070-123 45 67",
+    }
+    stored_v2.pop("unsealed_motivation")
+    v2_schema = json.loads((SCHEMA_DIR / "AgencyApplied.v2.json").read_text())
+    jsonschema.validate(stored_v2, v2_schema)
+    # WHEN it is read
+    event = event_from_json(stored_v2)
+    # THEN the clear text keeps its meaning under the name that says what it is, and nothing
+    # pretends it is sealed
+    assert isinstance(event, AgencyApplied)
+    assert (event.schema_version, event.motivation) == (3, None)
+    assert event.unsealed_motivation == "Ring Kim på 070-123 45 67"
+
+
+def test_a_current_motivation_is_sealed_data() -> None:
+    # GIVEN / WHEN a current AgencyApplied with its motivation in clear text
+    applied = event_to_json(EXAMPLES["AgencyApplied"])
+    # THEN it does not validate: v3 takes only sealed data there
+    with pytest.raises(pydantic.ValidationError):
+        event_from_json(applied | {"motivation": "Ring Kim på 070-123 45 67"})
 
 
 def test_an_unknown_event_type_is_refused_by_name() -> None:

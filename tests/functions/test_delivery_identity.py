@@ -11,7 +11,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from events import AgencyApplied
+from events import AgencyApplied, SealedPersonalData
 from functions.common import bootstrap
 from infra.vault import SubjectErasedError
 from tests.domain.given import KRIMINALVARDEN, SKATTEVERKET
@@ -117,7 +117,12 @@ def test_a_duplicate_is_recognised_before_anything_is_sealed(
     sealed: list[str] = []
     vault = bootstrap.vault()
     original = vault.seal
-    monkeypatch.setattr(vault, "seal", lambda s, d: sealed.append(s) or original(s, d))
+
+    def seal(subject_id: str, data: dict[str, str]) -> SealedPersonalData:
+        sealed.append(subject_id)
+        return original(subject_id, data)
+
+    monkeypatch.setattr(vault, "seal", seal)
     # WHEN it is delivered again
     again = deliver_typeform(typeform_payload(SHARED_ID))
     # THEN it is a duplicate, and the vault was never asked to seal anyone

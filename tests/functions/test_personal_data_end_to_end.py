@@ -44,6 +44,8 @@ ASA: dict[str, Any] = {
     "director_general": "Åsa Hemligsdotter-Öberg",
     "contact_name": "Birger Privatsson",
     "contact_email": "birger.privatsson@exempel.se",
+    # Free text names people in practice: sealed under the contact's key, erased with them.
+    "motivation": "Ring Motivera Skrivarsson på 070-987 65 43 om ansökan",
 }
 CEC: dict[str, Any] = {
     "director_general": "Cecilia Konfidentiell",
@@ -66,8 +68,16 @@ FRAGMENTS = [
     "Organisatörsson",
     "Förvaltare",
     "gustav.gomd",
+    "frida.fritext",
+    "555 66 77",
     "handlaggare",  # the staff member's IAM user name, in STAFF_ARN
+    "Skrivarsson",  # in Åsa's application's motivation
+    "987 65 43",
 ]
+# Free-text fields kept in clear (case numbers, reasons, titles) refuse what can be recognised
+# as personal data; the attempts below put a person's e-mail and phone number in each.
+IN_CLEAR_EMAIL = "Dnr 17, frida.fritext@exempel.se"
+IN_CLEAR_PHONE = "Ring Frida på 070-555 66 77"
 
 QUERY_ROUTES = [
     "/rounds",
@@ -161,20 +171,42 @@ def project() -> None:
     assert projector.handler(batch, LambdaContext()) == {"batchItemFailures": []}
 
 
+PAGED_ROUTES = (f"/rounds/{ROUND_ID}/events", "/refusals")
+
+
 def query_everything(out: Emitted) -> dict[str, tuple[int, str]]:
+    """Every query route's answer; the paged ones read one item a page, to their last."""
     queries = importlib.import_module("functions.queries.app")
     answers = {}
     for path in QUERY_ROUTES:
         response = queries.handler(http_event("GET", path), LambdaContext())
         answers[path] = (response["statusCode"], response["body"])
         out.answers.append(json.dumps(response, default=str))
+    for path in PAGED_ROUTES:
+        query: dict[str, str] = {"limit": "1"}
+        for page in range(1, 100):
+            event = http_event("GET", path, query=query)
+            response = queries.handler(event, LambdaContext())
+            assert response["statusCode"] == 200, response
+            answers[f"{path} page {page}"] = (response["statusCode"], response["body"])
+            out.answers.append(json.dumps(response, default=str))
+            after = json.loads(response["body"]).get("next_after")
+            if after is None:
+                break
+            query = {"limit": "1", "after": str(after)}
+        assert page > 1, f"{path}: one page only; the scan would not have paged"
     return answers
 
 
 def every_item(tables: dict[str, str]) -> dict[str, list[str]]:
-    client = boto3.client("dynamodb", region_name=REGION)
+    """Every item of every table, every page of each scan read."""
+    paginator = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
     return {
-        name: [readable(item) for item in client.scan(TableName=table)["Items"]]
+        name: [
+            readable(item)
+            for page in paginator.paginate(TableName=table, PaginationConfig={"PageSize": 25})
+            for item in page["Items"]
+        ]
         for name, table in tables.items()
     }
 
@@ -208,6 +240,9 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
     by_forms = answer(deliver_forms(cecilia, "msg_cecilia"))
     organiser = submitted(org_number=ESV, **ORG)
     refused = answer(deliver_forms(organiser, "msg_organiser"))
+    nowhere = submitted(round_id="2031-9", org_number=SKATTEVERKET, **ORG)
+    refused_unknown_round = answer(deliver_forms(nowhere, "msg_nowhere"))
+    assert refused_unknown_round.body["status"] == "refused"
     malformed = answer(
         deliver_typeform(
             typeform_payload("tf-bad", org_number=SKATTEVERKET, contact_email=MALFORMED_EMAIL)
@@ -225,6 +260,18 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
     answer(staff("POST", f"/rounds/{ROUND_ID}/decisions", decision, key="decide-1"))
     bad = answer(staff("POST", f"/rounds/{ROUND_ID}/decisions", {"who": CEC["contact_name"]}))
     assert bad.status == 422
+    # … and staff try to write a person's contact details into the free text kept in clear
+    in_clear = [
+        staff(
+            "POST",
+            f"/rounds/{ROUND_ID}/decisions",
+            {"org_number": KRIMINALVARDEN, "decision": "waitlist", "case_number": IN_CLEAR_EMAIL},
+        ),
+        staff("POST", f"/rounds/{ROUND_ID}/cancel", {"reason": IN_CLEAR_PHONE}),
+    ]
+    assert [(r.status, r.body.get("rule")) for r in map(answer, in_clear)] == [
+        (409, "ensure_no_personal_data_in_free_text")
+    ] * 2
     project()
     before = query_everything(emitted)
     stream = round_stream_id(ROUND_ID)
@@ -238,6 +285,9 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
         "email": ASA["contact_email"],
     }
     assert vault.open(applications[1].director_general) == {"name": CEC["director_general"]}
+    assert applications[0].motivation is not None
+    assert applications[0].motivation.subject_id == applications[0].contact.subject_id
+    assert vault.open(applications[0].motivation) == {"motivation": ASA["motivation"]}
 
     # WHEN staff erase Åsa's application's two people and Cecilia's contact
     erased = [
@@ -264,6 +314,7 @@ def test_personal_data_is_sealed_shown_nowhere_and_erased_for_good(
     for sealed in (
         applications[0].director_general,
         applications[0].contact,
+        applications[0].motivation,
         applications[1].contact,
     ):
         with pytest.raises(SubjectErasedError):

@@ -77,7 +77,7 @@ def test_an_item_of_an_old_schema_version_is_upcast_when_read(
     [recorded] = DynamoDBEventStore(dynamodb_client, event_store_table).read(STREAM)
     # THEN it arrives as the current version, its theme now a list of themes
     assert isinstance(recorded.event, AgencyApplied)
-    assert recorded.event.schema_version == 2
+    assert recorded.event.schema_version == 3
     assert recorded.event.themes == ("digitalisering",)
     assert recorded.metadata == metadata(1)
 
