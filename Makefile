@@ -29,9 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# mypy --strict (pyproject.toml) on every package and the tests.
+# mypy --strict (pyproject.toml) on every package and the tests; the benches apart (scripts
+# that import each other by their own directory, as `python bench/x.py` runs them).
 types: $(STAMP)
 	$(BIN)/mypy domain events infra functions programme tests
+	$(BIN)/mypy bench
 
 $(CHECKOV): $(BIN)/python $(CHECKOV_LOCK)
 	$(PYTHON) -m venv $(VENV)/checkov

@@ -1,5 +1,6 @@
-"""Shared by the cost benches: the run's header, a console, moto's share of the time, and a
-DynamoDB request meter that prices each request in on-demand request units.
+"""The benches' shared harness: the run's header and tables, timing (with moto's share of
+it), moto and the handlers' environment, the requests the benches send, and a DynamoDB
+request meter that prices each request in on-demand request units.
 
 The request-unit model (AWS, "DynamoDB read and write operations",
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html):
@@ -22,6 +23,9 @@ before the meter was attached is sized from what the read returned ("unsized" co
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 import os
 import platform
@@ -31,18 +35,30 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from base64 import b64encode
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from events import EventMetadata
 
 median = statistics.median
 
 ROOT = Path(__file__).resolve().parent.parent
+# A bench runs as `python bench/<name>.py`: its folder is on the path (so this module is
+# found), and importing this module puts the repository's root there too (domain, tests...).
+sys.path.insert(0, str(ROOT))
 REGION = "eu-north-1"
+TYPEFORM_SECRET = "bench-typeform-secret"
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -54,28 +70,25 @@ FAKE_AWS = {
 }
 
 
+# Printing ----------------------------------------------------------------------------------
+
+
 def console() -> Console:
     """Tables go to the real stdout, even when a bench swaps `sys.stdout` to count log bytes."""
     return Console(file=sys.__stdout__, width=132, highlight=False)
 
 
+def git(*arguments: str) -> str:
+    return subprocess.run(
+        ["git", *arguments], check=False, cwd=ROOT, capture_output=True, text=True
+    ).stdout
+
+
 def header(out: Console, title: str) -> None:
     """What was measured, when, where and how: printed above every bench's tables."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            check=False,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            check=False,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.splitlines()
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no").splitlines()
     except OSError:
         commit, dirty = "?", []
     state = f"{commit}" + (f" + {len(dirty)} uncommitted file(s)" if dirty else "")
@@ -89,8 +102,196 @@ def header(out: Console, title: str) -> None:
     out.print()
 
 
+def table(title: str, columns: Iterable[str], left: Collection[str] = (), **options: Any) -> Table:
+    """A table of figures: its columns right-aligned, but those named in `left`."""
+    result = Table(title=title, **options)
+    for name in columns:
+        result.add_column(name, justify="left" if name in left else "right")
+    return result
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    """Two figures measured side by side, as one against the other."""
+    return f"{numerator / denominator:.2f}"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+# Timing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """Seconds a block took, and the share of them this thread spent inside moto."""
+
+    seconds: float = 0.0
+    moto: float = 0.0
+
+    @property
+    def own(self) -> float:
+        return self.seconds - self.moto
+
+
+@contextmanager
+def timed() -> Iterator[Timed]:
+    """Times the block (perf_counter), and moto's share if `MotoClock` is installed."""
+    result = Timed()
+    in_moto = MotoClock.spent()
+    started = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result.seconds = time.perf_counter() - started
+        result.moto = MotoClock.spent() - in_moto
+
+
+def import_ms(module: str) -> float:
+    """Milliseconds to import `module` in a fresh interpreter (a cold start's share)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout) * 1000
+
+
+# The emulated AWS and the handlers' environment ---------------------------------------------
+
+
 def use_fake_aws() -> None:
     os.environ.update(FAKE_AWS)
+
+
+def handler_environment(service: str, namespace: str, pseudonym_key: str, **more: str) -> None:
+    """Fake AWS credentials, and what the functions are deployed with: Powertools' service
+    and namespace (tracing off), the Typeform secret, the actor pseudonym key, and `more`."""
+    use_fake_aws()
+    os.environ.update(
+        POWERTOOLS_SERVICE_NAME=service,
+        POWERTOOLS_METRICS_NAMESPACE=namespace,
+        POWERTOOLS_TRACE_DISABLED="1",
+        TYPEFORM_SECRET=TYPEFORM_SECRET,
+        ACTOR_PSEUDONYM_KEY=pseudonym_key,
+        **more,
+    )
+
+
+@contextmanager
+def emulated_aws(*, config: Any = None, one_snapshot: bool = True) -> Iterator[None]:
+    """moto in this process, its time clocked (`MotoClock`), and with `one_snapshot` its
+    transactions sped up (`snapshot_tables_once`); fake credentials, warnings silenced."""
+    use_fake_aws()
+    from moto import mock_aws
+
+    warnings.simplefilter("ignore")
+    with mock_aws(config=config):
+        MotoClock.install()
+        if one_snapshot:
+            snapshot_tables_once()
+        yield
+
+
+def handler_tables(template: Mapping[str, Any]) -> tuple[Any, dict[str, str]]:
+    """The template's tables and a KMS key, created under moto and named in the environment
+    as the handlers read them; the DynamoDB client that made them, and the tables' names."""
+    import boto3
+
+    from programme.template import create_tables
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    tables = create_tables(client, dict(template))
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    os.environ.update(
+        EVENT_STORE_TABLE=tables["EventStoreTable"],
+        READ_MODEL_TABLE=tables["ReadModelTable"],
+        IDEMPOTENCY_TABLE=tables["IdempotencyTable"],
+        SUBJECT_KEYS_TABLE=tables["SubjectKeysTable"],
+        PERSONAL_DATA_KEY_ID=key,
+    )
+    return client, tables
+
+
+@cache
+def event_store_spec() -> dict[str, Any]:
+    """The template's EventStoreTable, as the tests create it."""
+    from programme.template import dynamodb_tables, load_template
+
+    return dict(dynamodb_tables(load_template())["EventStoreTable"])
+
+
+def event_store_table(client: Any, name: str) -> None:
+    """An event-store table as the template defines it, less its stream: nothing reads it
+    here, and under moto its records would be copied with the table on every transaction."""
+    definition = {k: v for k, v in event_store_spec().items() if k != "StreamSpecification"}
+    client.create_table(**{**definition, "TableName": name})
+
+
+def typeform_body(
+    event_id: str,
+    round_id: str,
+    submitted_at: str,
+    texts: dict[str, str],
+    email: str,
+    theme: str,
+    *,
+    form_id: str,
+    token: str,
+    choice_type: str | None = None,
+) -> bytes:
+    """A Typeform delivery of the application form, as JSON: `texts` are its short-text
+    answers by field ref, then the contact's email and the one theme chosen."""
+    answers: list[dict[str, Any]] = [
+        {"type": "text", "text": value, "field": {"id": ref, "type": "short_text", "ref": ref}}
+        for ref, value in texts.items()
+    ]
+    themes = {"ref": "themes"} | ({"type": choice_type} if choice_type else {})
+    answers += [
+        {"type": "email", "email": email, "field": {"ref": "contact_email"}},
+        {"type": "choices", "choices": {"labels": [theme]}, "field": themes},
+    ]
+    response: dict[str, Any] = {"form_id": form_id, "token": token, "submitted_at": submitted_at}
+    response |= {"hidden": {"round_id": round_id}, "definition": {"fields": []}, "answers": answers}
+    payload = {"event_id": event_id, "event_type": "form_response", "form_response": response}
+    return json.dumps(payload).encode()
+
+
+def typeform_headers(body: bytes, secret: str = TYPEFORM_SECRET) -> dict[str, str]:
+    """The headers Typeform sends with a delivery: its JSON type and its HMAC signature."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return {
+        "content-type": "application/json",
+        "typeform-signature": "sha256=" + b64encode(digest).decode(),
+    }
+
+
+def staff_event(
+    path: str, body: dict[str, Any], user_arn: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An API Gateway v2 POST from a staff member, signed in as `user_arn` (IAM)."""
+    from tests.support.apigw import http_event
+
+    event = http_event("POST", path, body=body, headers=headers)
+    event["requestContext"]["authorizer"] = {"iam": {"userArn": user_arn}}
+    return event
+
+
+CIPHERTEXT = "c2VhbGVkLXBlcnNvbmFsLWRhdGEtb2YtYS1wZXJzb24tYXQtbGVhc3QtYS1mZXctd29yZHMtbG9uZw=="
+
+
+def metadata(event_id: str, at: datetime, correlation_id: str, actor: str) -> EventMetadata:
+    """An event's metadata as the command handler records it, the command its own cause."""
+    from events import EventMetadata
+
+    return EventMetadata(
+        event_id=event_id,
+        occurred_at=at,
+        recorded_at=at,
+        correlation_id=correlation_id,
+        causation_id=correlation_id,
+        actor=actor,
+    )
 
 
 def with_check_digit(first_nine: str) -> str:
@@ -139,7 +340,7 @@ def snapshot_tables_once() -> None:
     import copy
 
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.table import Table as MotoTable
 
     original = DynamoDBBackend.transact_write_items
     if getattr(original, "bench_patched", False):
@@ -150,17 +351,17 @@ def snapshot_tables_once() -> None:
         snapshots: dict[int, Any] = {}
 
         def once(obj: Any, memo: Any = None) -> Any:
-            if not isinstance(obj, Table):
+            if not isinstance(obj, MotoTable):
                 return real(obj, memo)
             if id(obj) not in snapshots:
                 copy.deepcopy = real  # the copy's own recursion goes straight to deepcopy
                 try:
                     snapshots[id(obj)] = real(obj, memo)
                 finally:
-                    copy.deepcopy = once
+                    copy.deepcopy = once  # type: ignore[assignment]
             return snapshots[id(obj)]
 
-        copy.deepcopy = once
+        copy.deepcopy = once  # type: ignore[assignment]
         try:
             return original(self, transact_items)
         finally:
@@ -205,6 +406,11 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "M":
         return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in raw.items())
     return len(str(raw).encode())
+
+
+def billed(size: float, per: int) -> int:
+    """Request units for `size` bytes, at `per` bytes a unit: at least one."""
+    return max(1, math.ceil(size / per))
 
 
 def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
@@ -296,27 +502,17 @@ class DynamoMeter:
         consistent = 1.0 if params.get("ConsistentRead") else 0.5
         if operation in ("Query", "Scan"):
             total = sum(self._size_read(table, item) for item in parsed.get("Items", []))
-            return Request(
-                operation, table, read_units=max(1, math.ceil(total / 4096)) * consistent
-            )
+            return Request(operation, table, read_units=billed(total, 4096) * consistent)
         if operation == "GetItem":
             item = parsed.get("Item")
             size = self._size_read(table, item) if item else 0
-            return Request(operation, table, read_units=max(1, math.ceil(size / 4096)) * consistent)
+            return Request(operation, table, read_units=billed(size, 4096) * consistent)
         if operation == "PutItem":
-            item = params["Item"]
-            key = self._key(table, item)
-            size = max(item_size(item), self.sizes.get(key, 0))
-            if not failed:
-                self.sizes[key] = item_size(item)
-                self.attributes[key] = attribute_sizes(item)
-            return Request(operation, table, write_units=max(1, math.ceil(size / 1024)))
+            size = self._put(table, params["Item"], failed)
+            return Request(operation, table, write_units=billed(size, 1024))
         if operation in ("DeleteItem", "UpdateItem"):
-            key = self._key(table, params["Key"])
-            size = self.sizes.get(key, 0)
-            if operation == "DeleteItem" and not failed:
-                self.sizes.pop(key, None)
-            return Request(operation, table, write_units=max(1, math.ceil(size / 1024)))
+            size = self._known(table, params["Key"], operation == "DeleteItem" and not failed)
+            return Request(operation, table, write_units=billed(size, 1024))
         if operation == "TransactWriteItems":
             units = 0.0
             tables = set()
@@ -325,11 +521,7 @@ class DynamoMeter:
                 name = str(spec["TableName"])
                 tables.add(name)
                 if kind == "Put":
-                    key = self._key(name, spec["Item"])
-                    size = max(item_size(spec["Item"]), self.sizes.get(key, 0))
-                    if not failed:
-                        self.sizes[key] = item_size(spec["Item"])
-                        self.attributes[key] = attribute_sizes(spec["Item"])
+                    size = self._put(name, spec["Item"], failed)
                 elif kind == "Update":
                     key = self._key(name, spec["Key"])
                     after = updated_sizes(self.attributes.get(key, {}), spec)
@@ -337,11 +529,8 @@ class DynamoMeter:
                     if not failed:
                         self.sizes[key], self.attributes[key] = sum(after.values()), after
                 else:
-                    key = self._key(name, spec["Key"])
-                    size = self.sizes.get(key, 0)
-                    if kind == "Delete" and not failed:
-                        self.sizes.pop(key, None)
-                units += 2 * max(1, math.ceil(size / 1024))
+                    size = self._known(name, spec["Key"], kind == "Delete" and not failed)
+                units += 2 * billed(size, 1024)
             items = len(params["TransactItems"])
             return Request(operation, ",".join(sorted(tables)), write_units=units, items=items)
         if operation == "BatchWriteItem":
@@ -349,22 +538,31 @@ class DynamoMeter:
             for name, writes in params["RequestItems"].items():
                 for write in writes:
                     if "PutRequest" in write:
-                        item = write["PutRequest"]["Item"]
-                        key = self._key(name, item)
-                        units += max(
-                            1, math.ceil(max(item_size(item), self.sizes.get(key, 0)) / 1024)
-                        )
-                        if not failed:
-                            self.sizes[key] = item_size(item)
-                            self.attributes[key] = attribute_sizes(item)
+                        units += billed(self._put(name, write["PutRequest"]["Item"], failed), 1024)
                     else:
-                        key = self._key(name, write["DeleteRequest"]["Key"])
-                        units += max(1, math.ceil(self.sizes.pop(key, 0) / 1024))
+                        units += billed(
+                            self._known(name, write["DeleteRequest"]["Key"], True), 1024
+                        )
             return Request(operation, ",".join(params["RequestItems"]), write_units=units)
         if operation in READS or operation in WRITES:
             # Not used by this code base today; counted, not priced.
             return Request(operation, table)
         return None  # control plane (CreateTable, DescribeTable, ...): not billed per request
+
+    def _put(self, table: str, item: Mapping[str, Any], failed: bool) -> int:
+        """A put's size as billed (the larger of the old item and the new); the new one is
+        remembered unless the write failed."""
+        key = self._key(table, item)
+        size = max(item_size(item), self.sizes.get(key, 0))
+        if not failed:
+            self.sizes[key] = item_size(item)
+            self.attributes[key] = attribute_sizes(item)
+        return size
+
+    def _known(self, table: str, key_item: Mapping[str, Any], forget: bool) -> int:
+        """The size of the item a key names (0 if never seen), forgotten with `forget`."""
+        key = self._key(table, key_item)
+        return self.sizes.pop(key, 0) if forget else self.sizes.get(key, 0)
 
     # summaries
 

@@ -61,8 +61,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import http.client
 import io
 import json
@@ -77,20 +75,17 @@ import threading
 import time
 import urllib.parse
 import warnings
-from base64 import b64encode
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import header
+from _common import header, percentile, table, typeform_headers, with_check_digit
 from rich.console import Console
 from rich.table import Table
+
+Result = TypeVar("Result")
 
 THEMES = ("digitalisering", "attraktiv arbetsgivare")
 READ_MODEL_TIMEOUT = 180.0  # the projector catching up with the burst
@@ -122,14 +117,13 @@ class Plan:
 
 def org_numbers(count: int, rng: random.Random) -> list[str]:
     """`count` distinct organisation numbers: third digit >= 2, Luhn check digit, NNNNNN-NNNN."""
-    from domain.org_number import luhn_check_digit, normalise_org_number
+    from domain.org_number import normalise_org_number
     from domain.rules import ORGANISERS
 
     found: list[str] = []
     seen: set[str] = set()
     for serial in rng.sample(range(1_000_000), count * 2):
-        first_nine = f"212{serial:06d}"
-        number = f"{first_nine[:6]}-{first_nine[6:]}{luhn_check_digit(first_nine)}"
+        number = with_check_digit(f"212{serial:06d}")
         if number in seen or number in ORGANISERS:
             continue
         assert normalise_org_number(number) == number  # what the domain will accept
@@ -238,6 +232,27 @@ def run_clients(
     return results, wall
 
 
+def redeliver(
+    index: int,
+    delivery: Delivery,
+    attempt: Callable[[], Result],
+    judge: Callable[[Result], tuple[int, str, float]],
+) -> list[Sent]:
+    """One delivery, sent again while it is answered 503 (at most `MAX_REDELIVERIES` times):
+    `attempt` sends it once (timed), `judge` reads its status, answer and the pause to take."""
+    out = []
+    for _ in range(MAX_REDELIVERIES):
+        started = time.perf_counter()
+        result = attempt()
+        seconds = time.perf_counter() - started
+        status, answer, pause = judge(result)
+        out.append(Sent(index, delivery.delivery_id, started, seconds, status, answer))
+        if status != 503:
+            return out
+        time.sleep(pause)
+    return out
+
+
 # Section 1: over HTTP
 
 
@@ -247,7 +262,7 @@ class HttpClient:
     def __init__(self, api_url: str, secret: str) -> None:
         parts = urllib.parse.urlsplit(api_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.secret = secret.encode()
+        self.secret = secret
         self.connection: http.client.HTTPConnection | None = None
         self.resets = 0  # connections the server reset or closed under a request
 
@@ -256,11 +271,7 @@ class HttpClient:
         self.connection.connect()
 
     def post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        digest = hmac.new(self.secret, body, hashlib.sha256).digest()
-        headers = {
-            "content-type": "application/json",
-            "typeform-signature": "sha256=" + b64encode(digest).decode(),
-        }
+        headers = typeform_headers(body, self.secret)
         for attempt in range(RECONNECTS + 1):
             if self.connection is None:
                 self.connect()
@@ -299,33 +310,21 @@ def http_section(
         pool.put(client)
     local = threading.local()
 
+    def judge(answered: tuple[int, dict[str, str], bytes]) -> tuple[int, str, float]:
+        status, headers, body = answered
+        try:
+            answer = str(json.loads(body).get("status", "?")) if status == 202 else ""
+        except ValueError:
+            answer = ""
+        # a 503 is sent again after its Retry-After, as Typeform would (sooner)
+        retry = float(headers.get("retry-after", "1")) if status == 503 else 0.0
+        return status, answer or body[:200].decode(errors="replace"), retry
+
     def send(index: int, delivery: Delivery) -> list[Sent]:
         client: HttpClient | None = getattr(local, "client", None)
         if client is None:
             client = local.client = pool.get_nowait()
-        out = []
-        for _ in range(MAX_REDELIVERIES):
-            started = time.perf_counter()
-            status, headers, body = client.post(delivery.body)
-            seconds = time.perf_counter() - started
-            try:
-                answer = str(json.loads(body).get("status", "?")) if status == 202 else ""
-            except ValueError:
-                answer = ""
-            out.append(
-                Sent(
-                    index,
-                    delivery.delivery_id,
-                    started,
-                    seconds,
-                    status,
-                    answer or body[:200].decode(errors="replace"),
-                )
-            )
-            if status != 503:
-                return out
-            time.sleep(float(headers.get("retry-after", "1")))  # as Typeform would, sooner
-        return out
+        return redeliver(index, delivery, lambda: client.post(delivery.body), judge)
 
     timed = ServiceTimes(intake)
     with timed:
@@ -376,46 +375,36 @@ class MotoTimes:
     def __enter__(self) -> MotoTimes:
         from moto.dynamodb.models import DynamoDBBackend
 
-        query, transact = DynamoDBBackend.query, DynamoDBBackend.transact_write_items
-        get_item = DynamoDBBackend.get_item
+        def forward(table_name: str, *args: Any, **kwargs: Any) -> bool:
+            ahead = args[5] if len(args) > 5 else kwargs.get("scan_index_forward", True)
+            return table_name == self.table and bool(ahead)
 
-        def timed_get_item(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return get_item(backend, table_name, *args, **kwargs)
-            finally:
-                if table_name == self.table:
-                    self.reads.append(time.perf_counter() - started)
+        def event_store(items: list[dict[str, Any]]) -> bool:
+            return self.table in {op.get("TableName") for item in items for op in item.values()}
 
-        def timed_query(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return query(backend, table_name, *args, **kwargs)
-            finally:
-                forward = args[5] if len(args) > 5 else kwargs.get("scan_index_forward", True)
-                if table_name == self.table and forward:
-                    self.reads.append(time.perf_counter() - started)
-
-        def timed_transact(backend: Any, items: list[dict[str, Any]]) -> Any:
-            started = time.perf_counter()
-            try:
-                return transact(backend, items)
-            finally:
-                tables = {op.get("TableName") for item in items for op in item.values()}
-                if self.table in tables:
-                    self.appends.append(time.perf_counter() - started)
-
-        DynamoDBBackend.query = timed_query  # type: ignore[method-assign]
-        DynamoDBBackend.transact_write_items = timed_transact  # type: ignore[method-assign]
-        DynamoDBBackend.get_item = timed_get_item  # type: ignore[method-assign]
-
-        def undo() -> None:
-            DynamoDBBackend.query = query  # type: ignore[method-assign]
-            DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
-            DynamoDBBackend.get_item = get_item  # type: ignore[method-assign]
-
-        self._undo.append(undo)
+        self._time(
+            DynamoDBBackend, "get_item", self.reads, lambda name, *_, **__: name == self.table
+        )
+        self._time(DynamoDBBackend, "query", self.reads, forward)
+        self._time(DynamoDBBackend, "transact_write_items", self.appends, event_store)
         return self
+
+    def _time(
+        self, backend: type, method: str, into: list[float], counted: Callable[..., bool]
+    ) -> None:
+        """Time `backend.method` into `into`, for the calls `counted` (given its arguments)."""
+        original = getattr(backend, method)
+
+        def timed(instance: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(instance, *args, **kwargs)
+            finally:
+                if counted(*args, **kwargs):
+                    into.append(time.perf_counter() - started)
+
+        setattr(backend, method, timed)
+        self._undo.append(lambda: setattr(backend, method, original))
 
     def __exit__(self, *_: object) -> None:
         while self._undo:
@@ -440,30 +429,28 @@ def direct_section(
     rng_lock = threading.Lock()
     rng = random.Random(0)
 
+    def judge(outcome: Any) -> tuple[int, str, float]:
+        if outcome is not None:
+            return 202, outcome.status, 0.0
+        with rng_lock:
+            return 503, "busy", rng.uniform(0.05, 0.25)  # the route's Retry-After, shortened
+
     def send(index: int, delivery: Delivery) -> list[Sent]:
         counter.local.section = "direct"
         _, form = payloads.parse_typeform(delivery.body)
-        out = []
-        for _ in range(MAX_REDELIVERIES):
-            started = time.perf_counter()
+
+        def attempt() -> Any:
             try:
-                outcome = deliveries.record_application(
+                return deliveries.record_application(
                     form,
                     delivery_id=delivery.delivery_id,
                     source="typeform",
                     received_at=datetime.now(UTC),
                 )
             except ConcurrencyRetriesExhaustedError:
-                seconds = time.perf_counter() - started
-                out.append(Sent(index, delivery.delivery_id, started, seconds, 503, "busy"))
-                with rng_lock:
-                    pause = rng.uniform(0.05, 0.25)
-                time.sleep(pause)  # the route's Retry-After, shortened
-                continue
-            seconds = time.perf_counter() - started
-            out.append(Sent(index, delivery.delivery_id, started, seconds, 202, outcome.status))
-            return out
-        return out
+                return None
+
+        return redeliver(index, delivery, attempt, judge)
 
     section.sent, section.wall = run_clients(clients, plan, send, progress)
     section.service_times = [s.seconds for s in sorted(section.sent, key=lambda s: s.started)]
@@ -604,42 +591,31 @@ def on_a_fresh_stack(
             status.print(f"[yellow]threads left running by the stack: {lingering}[/yellow]")
 
 
-def http_run(
-    args: argparse.Namespace, numbers: list[str], counter: RetryCounter, status: Console
+def section_run(
+    http: bool, args: argparse.Namespace, numbers: list[str], counter: RetryCounter, status: Console
 ) -> Callable[[Any, Any, Any], Section]:
+    """One section on a stack: its round opened, the burst sent (over HTTP, or direct), checked."""
+    kind, number, senders, counted = (
+        ("http", 901, "clients", "stack") if http else ("direct", 902, "threads", "direct")
+    )
+
     def run(stack: Any, info: Any, api: Any) -> Section:
-        round_id = f"burst-http-{args.seed}"
-        open_round(api, round_id, 901)
-        intake = next(
-            f for f in stack.functions.values() if f.handler_path == "functions.intake.app.handler"
-        )
-        plan = plan_burst(round_id, f"tf-http-{args.seed}", numbers, args.duplicates, args.seed)
-        status.print(f"[dim]HTTP: {len(plan.sends)} deliveries from {args.clients} clients…[/dim]")
-        with MotoTimes(info.tables["EventStoreTable"]) as moto:
-            before = counter.counts["stack"]
-            section = http_section(info, intake, plan, round_id, args.clients, progress(status))
-            section.retries = counter.counts["stack"] - before
-        section.moto = moto
-        check(section, api)
-        return section
-
-    return run
-
-
-def direct_run(
-    args: argparse.Namespace, numbers: list[str], counter: RetryCounter, status: Console
-) -> Callable[[Any, Any, Any], Section]:
-    def run(stack: Any, info: Any, api: Any) -> Section:
-        round_id = f"burst-direct-{args.seed}"
-        open_round(api, round_id, 902)
-        plan = plan_burst(round_id, f"tf-direct-{args.seed}", numbers, args.duplicates, args.seed)
+        round_id = f"burst-{kind}-{args.seed}"
+        open_round(api, round_id, number)
+        plan = plan_burst(round_id, f"tf-{kind}-{args.seed}", numbers, args.duplicates, args.seed)
+        name = "HTTP" if http else "direct"
         status.print(
-            f"[dim]direct: {len(plan.sends)} deliveries from {args.clients} threads…[/dim]"
+            f"[dim]{name}: {len(plan.sends)} deliveries from {args.clients} {senders}…[/dim]"
         )
         with MotoTimes(info.tables["EventStoreTable"]) as moto:
-            before = counter.counts["direct"]
-            section = direct_section(plan, round_id, args.clients, counter, progress(status))
-            section.retries = counter.counts["direct"] - before
+            before = counter.counts[counted]
+            if http:
+                path = "functions.intake.app.handler"
+                intake = next(f for f in stack.functions.values() if f.handler_path == path)
+                section = http_section(info, intake, plan, round_id, args.clients, progress(status))
+            else:
+                section = direct_section(plan, round_id, args.clients, counter, progress(status))
+            section.retries = counter.counts[counted] - before
         section.moto = moto
         check(section, api)
         return section
@@ -680,14 +656,15 @@ def main(argv: list[str] | None = None) -> int:
     numbers = org_numbers(args.applications, random.Random(args.seed))
     direct_size = min(args.applications, args.direct_applications)
     try:
-        sections = [on_a_fresh_stack(http_run(args, numbers, counter, status), counter, status)]
+        run = section_run(True, args, numbers, counter, status)
+        sections = [on_a_fresh_stack(run, counter, status)]
         if direct_size:
-            run = direct_run(args, numbers[:direct_size], counter, status)
+            run = section_run(False, args, numbers[:direct_size], counter, status)
             sections.append(on_a_fresh_stack(run, counter, status))
     finally:
-        bootstrap.concurrency_retried = counter.production
+        bootstrap.concurrency_retried = counter.production  # type: ignore[assignment]
     total = time.perf_counter() - began
-    console.print(table(sections, args, total))
+    console.print(results_table(sections, args, total))
     console.print(NOTES)
     failures = [f"{s.name}: {f}" for s in sections for f in s.failures]
     for failure in failures:
@@ -696,11 +673,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # The table
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def fives(by_status: Counter[int]) -> str:
@@ -793,7 +765,7 @@ concurrency retries: calls of the command handler's on_retry hook (each one a
 """
 
 
-def table(sections: list[Section], args: argparse.Namespace, total: float) -> Table:
+def results_table(sections: list[Section], args: argparse.Namespace, total: float) -> Table:
     title = (
         f"Burst: {args.applications} applications + {args.duplicates:.0%} duplicates "
         f"(direct: the first {min(args.applications, args.direct_applications)}), "
@@ -804,10 +776,7 @@ def table(sections: list[Section], args: argparse.Namespace, total: float) -> Ta
         f"{platform.machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
         f"whole run {total:,.1f} s (two stacks started and stopped, both bursts, checks)"
     )
-    result = Table(title=title, caption=caption)
-    result.add_column("")
-    for section in sections:
-        result.add_column(section.name, justify="right")
+    result = table(title, ["", *(section.name for section in sections)], ("",), caption=caption)
     columns = [column(section) for section in sections]
     for i, row in enumerate(ROWS):
         result.add_row(row, *(values[i] for values in columns))

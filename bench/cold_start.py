@@ -44,11 +44,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from _common import ROOT, console, header, ratio, table
 from rich.table import Table
-
-from bench._common import ROOT, console, header
 
 MARK = "@@cold-start-mark"
 BASELINE = "boto3"
@@ -144,33 +141,31 @@ def import_table(runs: int) -> Table:
     functions = defaultdict(list)
     for name, module in points.items():
         functions[module].append(name.removesuffix("Function"))
-    table = Table(
-        title=f"Import time, median of {runs} fresh interpreters (-X importtime, ms)",
+    left = ("entry point (functions)", "heaviest packages (self ms, median run)")
+    result = table(
+        f"Import time, median of {runs} fresh interpreters (-X importtime, ms)",
+        (left[0], "ms", "/ boto3", "traced ms", "/ boto3", left[1]),
+        left,
         title_justify="left",
     )
-    table.add_column("entry point (functions)", max_width=44)
-    table.add_column("ms", justify="right")
-    table.add_column("/ boto3", justify="right")
-    table.add_column("traced ms", justify="right")
-    table.add_column("/ boto3", justify="right")
-    table.add_column("heaviest packages (self ms, median run)")
+    result.columns[0].max_width = 44
     for module in modules:
         here = statistics.median(r.total_ms for r in local[module])
         traced = statistics.median(r.total_ms for r in lambda_like[module])
         label = module + (f" ({', '.join(functions[module])})" if module in functions else "")
-        table.add_row(
+        result.add_row(
             label,
             f"{here:.0f}",
-            f"{here / base:.2f}",
+            ratio(here, base),
             f"{traced:.0f}",
-            f"{traced / base_on_lambda:.2f}",
+            ratio(traced, base_on_lambda),
             heaviest(median_run(local[module])),
         )
-    table.caption = (
+    result.caption = (
         "ms: as here (Tracer off); traced: as on Lambda with tracing on. "
         "Ratios against boto3 measured the same way in the same run."
     )
-    return table
+    return result
 
 
 # The deployment package ----------------------------------------------------------------
@@ -229,10 +224,12 @@ def package_tables(artifact: Path) -> list[Table]:
     total = sum(sizes.values())
     without = total - sum(sizes.get(name, 0) for name in RUNTIME_PROVIDED)
     mb = 1024 * 1024
-    summary = Table(title="Deployment package (one per function, all alike)", title_justify="left")
-    summary.add_column("")
-    summary.add_column("unzipped MB", justify="right")
-    summary.add_column("zipped MB", justify="right")
+    summary = table(
+        "Deployment package (one per function, all alike)",
+        ("", "unzipped MB", "zipped MB"),
+        left=("",),
+        title_justify="left",
+    )
     summary.add_row("whole artifact", f"{total / mb:.1f}", f"{zipped_size(artifact) / mb:.1f}")
     summary.add_row(
         "without " + ", ".join(RUNTIME_PROVIDED) + " (the runtime's own)",
@@ -248,13 +245,12 @@ def package_tables(artifact: Path) -> list[Table]:
         f"the project: {sum(sizes.get(n, 0) for n in project) / 1024:.0f} KB, "
         f"{len(modules)} modules; infra's folders shipped: {', '.join(infra)}"
     )
-    per_package = Table(
-        title="Per distribution (top-level packages, modules and .dist-info)", title_justify="left"
+    per_package = table(
+        "Per distribution (top-level packages, modules and .dist-info)",
+        ("distribution / project package", "KB", "files", "share"),
+        left=("distribution / project package",),
+        title_justify="left",
     )
-    per_package.add_column("distribution / project package")
-    per_package.add_column("KB", justify="right")
-    per_package.add_column("files", justify="right")
-    per_package.add_column("share", justify="right")
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         per_package.add_row(name, f"{size / 1024:.0f}", str(files[name]), f"{size / total:.1%}")
     return [summary, per_package]
@@ -286,8 +282,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="lambda-artifact-") as tmp:
             artifact = Path(tmp)
             build_artifact(artifact)
-            for table in package_tables(artifact):
-                out.print(table)
+            for printed in package_tables(artifact):
+                out.print(printed)
                 out.print()
             out.print(artifact_check(artifact))
 

@@ -33,15 +33,12 @@ JSON logs and EMF metrics). The daily reconciler is run once and priced per mont
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import hashlib
-import hmac
 import importlib
 import io
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -49,28 +46,36 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     REGION,
     UNITS_MODEL,
     DynamoMeter,
     MotoClock,
+    Request,
     console,
+    emulated_aws,
+    handler_environment,
+    handler_tables,
     header,
-    snapshot_tables_once,
+    import_ms,
+    item_size,
+    staff_event,
     summarise,
+    table,
     table_keys,
-    use_fake_aws,
+    typeform_body,
+    typeform_headers,
     with_check_digit,
 )
-from rich.table import Table
+from rich.console import Console
+
+from domain import PLAN_REMINDER_LEAD
+from programme.round3 import data as r3
 
 ROUND_ID = "2015-3"
+BEGINS = datetime.fromisoformat("2014-09-01T09:00:00+00:00")  # program time when the run starts
 SCHEDULED_TRANSITIONS = frozenset(
     {
         "ApplicationsOpened",
@@ -81,8 +86,8 @@ SCHEDULED_TRANSITIONS = frozenset(
         "RoundClosed",
     }
 )
-TYPEFORM_SECRET = "bench-typeform-secret"
 STAFF_ARN = "arn:aws:iam::123456789012:user/programme-office"
+RECONCILER = "LifecycleReconcilerFunction"
 
 # List prices, US$. Regional prices on AWS's pricing pages are filled in by script, so only
 # Step Functions' could be read for Europe (Stockholm); the rest are US East (N. Virginia).
@@ -199,8 +204,7 @@ class Recorder:
         return stack[-1][0] if stack else "harness"
 
     def count_call(self, event_name: str, **_: Any) -> None:
-        # event_name: before-call.<service>.<Operation>
-        _, service, operation = event_name.split(".", 2)
+        service, operation = event_name.split(".", 2)[1:]  # before-call.<service>.<Operation>
         stack = getattr(self._local, "stack", [])
         if stack:
             stack[-1][1][f"{service}.{operation}"] += 1
@@ -225,17 +229,11 @@ class Recorder:
                 elapsed = time.perf_counter() - started - (parked() - parked_before)
                 stack.pop()
                 wrote, lines = self.stdout.mine()
+                moto_ms = (MotoClock.spent() - in_moto) * 1000
+                logged = (wrote - log_bytes, lines - log_lines)
                 with self._lock:
                     self.invocations.append(
-                        Invocation(
-                            name,
-                            at,
-                            elapsed * 1000,
-                            (MotoClock.spent() - in_moto) * 1000,
-                            calls,
-                            wrote - log_bytes,
-                            lines - log_lines,
-                        )
+                        Invocation(name, at, elapsed * 1000, moto_ms, calls, *logged)
                     )
 
         return invoked
@@ -315,51 +313,17 @@ def barrier_clock(start: datetime) -> Any:
 def typeform_event(org: str, name: str, theme: str, n: int, submitted: datetime) -> dict[str, Any]:
     from tests.support.apigw import http_event
 
-    def text(ref: str, value: str) -> dict[str, Any]:
-        return {
-            "type": "text",
-            "text": value,
-            "field": {"id": ref, "type": "short_text", "ref": ref},
-        }
-
-    payload = {
-        "event_id": f"tf-{n}",
-        "event_type": "form_response",
-        "form_response": {
-            "form_id": "utvecklingsprogrammet",
-            "token": f"tok-{n}",
-            "submitted_at": submitted.isoformat().replace("+00:00", "Z"),
-            "hidden": {"round_id": ROUND_ID},
-            "definition": {"fields": []},
-            "answers": [
-                text("org_number", org),
-                text("agency_name", name),
-                text("director_general", f"Generaldirektör {n}"),
-                text("contact_name", f"Kontakt {n}"),
-                {
-                    "type": "email",
-                    "email": f"kontakt{n}@example.se",
-                    "field": {"ref": "contact_email"},
-                },
-                {"type": "choices", "choices": {"labels": [theme]}, "field": {"ref": "themes"}},
-            ],
-        },
-    }
-    body = json.dumps(payload).encode()
-    digest = hmac.new(TYPEFORM_SECRET.encode(), body, hashlib.sha256).digest()
-    headers = {
-        "content-type": "application/json",
-        "typeform-signature": "sha256=" + base64.b64encode(digest).decode(),
-    }
-    return http_event("POST", "/webhooks/typeform", body=body, headers=headers)
+    texts = {"org_number": org, "agency_name": name}
+    texts |= {"director_general": f"Generaldirektör {n}", "contact_name": f"Kontakt {n}"}
+    body = typeform_body(
+        f"tf-{n}", ROUND_ID, iso(submitted), texts, f"kontakt{n}@example.se", theme,
+        form_id="utvecklingsprogrammet", token=f"tok-{n}",
+    )  # fmt: skip
+    return http_event("POST", "/webhooks/typeform", body=body, headers=typeform_headers(body))
 
 
-def staff_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    from tests.support.apigw import http_event
-
-    event = http_event("POST", path, body=body)
-    event["requestContext"]["authorizer"] = {"iam": {"userArn": STAFF_ARN}}
-    return event
+def iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------------------ the round
@@ -373,6 +337,10 @@ class Stack:
     sfn: Any
     state_machine_arn: str
     handlers: dict[str, Callable[..., Any]]
+    setup: Any  # the DynamoDB client that made the tables
+    tables: dict[str, str]
+    meter: DynamoMeter
+    failures: list[Any]  # stream records given up on
 
     def http(self, function: str, event: dict[str, Any], expect: int) -> None:
         from programme.stack.apigw import LambdaContext
@@ -383,7 +351,7 @@ class Stack:
         self.pump.pump()
 
     def staff(self, path: str, body: dict[str, Any], expect: int = 200) -> None:
-        self.http("CommandsFunction", staff_event(path, body), expect)
+        self.http("CommandsFunction", staff_event(path, body, STAFF_ARN), expect)
 
     def executions(self) -> dict[str, str]:
         listed = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
@@ -407,16 +375,11 @@ class Stack:
 
 
 def walk_round(stack: Stack, agencies: int) -> None:
-    from domain import PLAN_REMINDER_LEAD
-    from programme.round3 import data as r3
-
+    """Round 3 from scheduled to closed: staff and applicants each at their own instants."""
     themes = list(r3.THEMES)
     known = [(a.org_number, a.name) for a in r3.AGENCIES]
     extra = [(with_check_digit(f"20240{n:04d}"), f"Myndighet {n}") for n in range(agencies)]
     orgs = (known + extra)[:agencies]
-
-    def iso(instant: datetime) -> str:
-        return instant.isoformat().replace("+00:00", "Z")
 
     stack.staff(
         "/rounds",
@@ -483,22 +446,138 @@ def walk_round(stack: Stack, agencies: int) -> None:
     stack.at(r3.CLOSES_AT + timedelta(days=2))
 
 
+# ----------------------------------------------------------------------- running the stack
+
+
+def functions_of(template: dict[str, Any]) -> tuple[dict[str, str], dict[str, float]]:
+    """Each function's handler (logical id -> dotted path), and its memory in GB."""
+    resources = template["Resources"]
+    functions = {
+        logical_id: resource["Properties"]["Handler"]
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+    default = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    memory = {f: resources[f]["Properties"].get("MemorySize", default) / 1024 for f in functions}
+    return functions, memory
+
+
+def run_round(
+    template: dict[str, Any], functions: dict[str, str], counting: CountingStdout, agencies: int
+) -> Measured:
+    """The round on the template's stack under moto, scheduled to closed."""
+    from programme.stack.lambdas import uninstall
+    from programme.stack.lifecycle import MOTO_CONFIG
+
+    with emulated_aws(config=MOTO_CONFIG):
+        stack = start_stack(template, functions, counting)
+        try:
+            walk_round(stack, agencies)
+            if not stack.finished():
+                raise SystemExit(f"the round's lifecycle did not finish: {stack.executions()}")
+            requests = list(stack.meter.requests)
+        finally:
+            stack.clock.release()
+            uninstall()
+        return Measured(stack, requests, counting)
+
+
+def start_stack(
+    template: dict[str, Any], functions: dict[str, str], counting: CountingStdout
+) -> Stack:
+    """The template's tables and state machine; every handler wrapped and counted, and the
+    lifecycle's tasks and the event store's stream dispatched to them in process."""
+    import boto3
+
+    from functions.common import bootstrap
+    from programme.stack.lambdas import LocalLambdas, install
+    from programme.stack.lifecycle import LIFECYCLE_FUNCTIONS, create_round_lifecycle
+    from programme.stack.streams import Consumer, StreamPump, stream_mappings
+
+    setup, tables = handler_tables(template)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = create_round_lifecycle(sfn)
+    os.environ.update(STATE_MACHINE_ARN=arn)
+    bootstrap.reset()
+    clock = barrier_clock(BEGINS)
+    bootstrap.set_clock(clock)
+    recorder = Recorder(clock, counting)
+    meter = DynamoMeter(table_keys(template), tagger=recorder.current)
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    meter.attach(session.events)
+    session.events.register("before-call", recorder.count_call)
+    counting.clock = clock
+    handlers = {}
+    for name, path in functions.items():  # each module's Logger/Metrics get its service name
+        variables = template["Resources"][name]["Properties"].get("Environment", {})
+        service = variables.get("Variables", {}).get("POWERTOOLS_SERVICE_NAME", name)
+        os.environ["POWERTOOLS_SERVICE_NAME"] = service
+        handlers[name] = recorder.wrap(name, handler_at(path))
+
+    def apply_transition(event: Any, context: Any) -> Any:
+        try:
+            return handlers["ApplyTransitionFunction"](event, context)
+        finally:
+            pump.pump()  # the appended events reach the projector as one batch
+
+    lifecycle = {name: handlers[name] for name in LIFECYCLE_FUNCTIONS}
+    lifecycle["ApplyTransitionFunction"] = apply_transition
+    install(LocalLambdas(lifecycle))
+    described = setup.describe_table(TableName=tables["EventStoreTable"])
+    mappings = stream_mappings(template, "EventStoreTable")
+    failures: list[Any] = []
+    pump = StreamPump(
+        boto3.client("dynamodbstreams", region_name=REGION),
+        described["Table"]["LatestStreamArn"],
+        [Consumer.of(m, handlers[m.function]) for m in mappings],
+        lambda consumer, records: failures.append((consumer.name, records)),
+    )
+    return Stack(recorder, clock, pump, sfn, arn, handlers, setup, tables, meter, failures)
+
+
+class Measured:
+    """What the round's run recorded, once its lifecycle had finished: the invocations and
+    DynamoDB requests until then, the executions' histories, the round's events and final
+    state, the tables' sizes."""
+
+    def __init__(self, stack: Stack, requests: list[Request], counting: CountingStdout) -> None:
+        from domain import fold
+        from domain.streams import round_stream_id
+        from functions.common import bootstrap
+
+        self.invocations, self.requests = stack.recorder.invocations, requests
+        self.failures, self.metrics = stack.failures, counting.metrics
+        self.histories: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        for name, status in stack.executions().items():
+            execution = stack.state_machine_arn.replace(":stateMachine:", ":execution:")
+            pages = stack.sfn.get_paginator("get_execution_history").paginate(
+                executionArn=f"{execution}:{name}"
+            )
+            self.histories[name] = (status, [e for page in pages for e in page["events"]])
+        recorded = list(bootstrap.event_store().read(round_stream_id(ROUND_ID)))
+        final = fold(r.event for r in recorded)
+        if final is None or final.status != "closed":
+            raise SystemExit(f"the round did not close: {final}")
+        self.final = final
+        self.types = [r.event.type for r in recorded]
+        scan = stack.setup.get_paginator("scan")
+        self.stored = {  # table (logical id) -> bytes of its items
+            logical_id: sum(
+                item_size(item) for page in scan.paginate(TableName=name) for item in page["Items"]
+            )
+            for logical_id, name in stack.tables.items()
+        }
+
+
 # ------------------------------------------------------------------------------- costing
 
 
 def init_ms(modules: dict[str, str]) -> dict[str, float]:
     """Import time of each function's module in a fresh interpreter: its cold start's share."""
-    root = Path(__file__).resolve().parent.parent
-    found = {}
-    for function, module in modules.items():
-        code = (
-            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-        )
-        result = subprocess.run(
-            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-        )
-        found[function] = float(result.stdout) * 1000
-    return found
+    return {function: import_ms(module) for function, module in modules.items()}
 
 
 def aws_ms(invocation: Invocation) -> float:
@@ -569,6 +648,309 @@ def money(value: float) -> str:
     return f"{value:.6f}" if value < 0.01 else f"{value:.4f}"
 
 
+class Costing:
+    """The round's invocations and requests, priced per function."""
+
+    def __init__(
+        self, measured: Measured, functions: dict[str, str], memory_gb: dict[str, float], args: Any
+    ) -> None:
+        self.memory_gb, self.traced = memory_gb, 1 if args.traced else 0
+        invocations = measured.invocations
+        mark_cold(invocations, timedelta(minutes=args.cold_after_minutes))
+        self.reconciler = [i for i in invocations if i.function == RECONCILER]
+        self.per_round = [i for i in invocations if i.function != RECONCILER]
+        for invocation in self.reconciler:
+            invocation.cold = True  # once a day
+        self.reconciler_requests = [r for r in measured.requests if r.tag == RECONCILER]
+        self.round_requests = [r for r in measured.requests if r.tag != RECONCILER]
+        dynamo: dict[str, dict[str, float]] = defaultdict(lambda: {"rru": 0.0, "wru": 0.0})
+        for request in self.round_requests:
+            dynamo[request.tag]["rru"] += request.read_units
+            dynamo[request.tag]["wru"] += request.write_units
+        self.harness_units = dynamo.pop("harness", {"rru": 0.0, "wru": 0.0})  # the bench's own
+        self.inits = init_ms({f: functions[f].rpartition(".")[0] for f in functions})
+        self.usage = usage_of(self.per_round, dynamo, memory_gb, self.inits)
+        self.totals = Usage()
+        for u in self.usage.values():
+            for name in ("invocations", "cold", "gb_s", "rru", "wru", "kms", "log_bytes", "http"):
+                setattr(self.totals, name, getattr(self.totals, name) + getattr(u, name))
+        self.transitions: Counter[str] = Counter()
+        for _, events in measured.histories.values():
+            for event in events:
+                if event["type"].endswith("StateEntered"):
+                    self.transitions[event["stateEnteredEventDetails"]["name"]] += 1
+        self.total_transitions = sum(self.transitions.values())
+
+
+# ------------------------------------------------------------------------------ printing
+
+
+def print_per_function(out: Console, c: Costing) -> None:
+    by_function = table(
+        "Per function, one round (program time 2014-09-01 to 2015-12-12)",
+        ("function", "invocations", "cold", "own ms, sum", "GB-s est.", "RRU", "WRU", "KMS req",
+         "log KB"),
+        left=("function",),
+    )  # fmt: skip
+    for function in sorted(c.usage, key=lambda f: -c.usage[f].invocations):
+        u = c.usage[function]
+        own = sum(i.ms - i.moto_ms for i in c.per_round if i.function == function)
+        by_function.add_row(
+            function.removesuffix("Function"),
+            f"{u.invocations}",
+            f"{u.cold}",
+            f"{own:,.0f}",
+            f"{u.gb_s:.2f}",
+            f"{u.rru:g}",
+            f"{u.wru:g}",
+            f"{u.kms}",
+            f"{u.log_bytes / 1024:.0f}",
+        )
+    t = c.totals
+    by_function.add_row(
+        "[bold]total[/bold]", f"{t.invocations}", f"{t.cold}", "", f"{t.gb_s:.2f}",
+        f"{t.rru:g}", f"{t.wru:g}", f"{t.kms}", f"{t.log_bytes / 1024:.0f}",
+    )  # fmt: skip
+    out.print(by_function)
+    writes: Counter[str] = Counter()
+    items: Counter[str] = Counter()
+    for request in c.round_requests:
+        if request.operation == "TransactWriteItems":
+            writes[request.tag] += 1
+            items[request.tag] += request.items
+    out.print(
+        "DynamoDB writes are transactions: "
+        + "; ".join(
+            f"{name.removesuffix('Function')} {writes[name]} of {items[name] / writes[name]:.1f} "
+            f"items on average"
+            for name in sorted(writes, key=lambda n: -items[n])
+        )
+        + " (2 WRU per KB per item; the projector's are the stream's checkpoint item and the "
+        "documents that changed, per event, on the read-model table; the event store's are the "
+        "stream's tip (head and snapshot) and the new event)."
+    )
+
+
+def print_transitions(out: Console, measured: Measured, c: Costing) -> None:
+    from functions.lifecycle.policy import RENEW_AFTER
+
+    states = table(
+        "Step Functions transitions (states entered), all executions",
+        ("state", "entered"),
+        left=("state",),
+        min_width=64,
+    )
+    for name, count in c.transitions.most_common():
+        states.add_row(name, f"{count}")
+    states.add_row("[bold]total[/bold]", f"{c.total_transitions}")
+    out.print(states)
+    loops = c.transitions.get("WaitUntilDue", 0)
+    scheduled = sum(t in SCHEDULED_TRANSITIONS for t in measured.types)
+    round_days = (measured.final.dates.closes_at - BEGINS).days
+    day_capped = 4 * round_days + 2
+    handovers = c.transitions.get("HandOver", 0)
+    out.print(
+        f"Executions: {', '.join(f'{n} ({s})' for n, (s, _) in measured.histories.items())}. "
+        f"{loops} Wait states, one per loop of NextTransition + Route + WaitUntilDue + "
+        f"ApplyTransition (4 transitions, 2 Lambda invocations, 2 reads of the whole stream): "
+        f"each Wait lasts until the next transition is due, so the round loops once per "
+        f"scheduled transition ({scheduled}), plus once per hand-over ({handovers} here), where "
+        f"an execution's Wait ends at its renewal instant ({RENEW_AFTER.days} days into its "
+        "life) and it starts the next generation (HandOver, HandedOver, then Begin of the "
+        "next). A reschedule or a "
+        "cancellation (none here) costs a stopped execution and, for a reschedule, a fresh "
+        "one's first loop (about 4 transitions). The earlier design, a Wait capped at a day so "
+        f"that an earlier date was seen within a day, looped once a day: about {day_capped} "
+        f"transitions (US$ {money(day_capped * price('sfn_transition'))}) for this round's "
+        f"{round_days} days, not {c.total_transitions}.",
+        highlight=False,
+    )
+
+
+def print_bill(out: Console, c: Costing) -> float:
+    """The round's cost per service; its total."""
+    # The template's Tracing parameter: PassThrough by default (no traces); with --traced,
+    # Active, and at this rate the default sampling keeps about every request.
+    t = c.totals
+    traces = t.invocations * c.traced
+    log_bytes = t.log_bytes + t.http * ACCESS_LOG_BYTES
+    lines = [  # service, quantity, US$
+        ("Lambda (requests + GB-s, arm64 512 MB)", f"{t.invocations} req, {t.gb_s:.1f} GB-s",
+         t.lambda_cost()),
+        ("DynamoDB on-demand (RRU + WRU)", f"{t.rru:g} RRU, {t.wru:g} WRU",
+         t.rru * price("ddb_rru") + t.wru * price("ddb_wru")),
+        ("Step Functions Standard (transitions)", f"{c.total_transitions} transitions",
+         c.total_transitions * price("sfn_transition")),
+        ("API Gateway HTTP API (requests)", f"{t.http} requests", t.http * price("apigw_request")),
+        ("KMS (requests)", f"{t.kms} requests", t.kms * price("kms_request")),
+        ("CloudWatch Logs (ingestion)", f"{log_bytes / 1024:.0f} KB",
+         log_bytes / 2**30 * price("logs_gb")),
+        ("X-Ray (traces recorded)",
+         f"{traces} traces" + ("" if c.traced else " (Tracing: PassThrough, the default)"),
+         traces * price("xray_trace")),
+        ("SQS / SNS (failure queues, alarm topic)", "0 messages (nothing failed)", 0.0),
+        ("DynamoDB Streams reads by Lambda", "free for Lambda triggers", 0.0),
+    ]  # fmt: skip
+    bill = table(
+        "Cost of one round (list prices, no free tiers)",
+        ("service", "quantity", "US$", "share"),
+        left=("service",),
+    )
+    total = sum(cost for _, _, cost in lines)
+    for name, quantity, cost in sorted(lines, key=lambda line: -line[2]):
+        bill.add_row(name, quantity, money(cost), f"{cost / total:.0%}" if total else "")
+    verdict = "[green]PASS[/green]" if total < 0.01 else "[red]FAIL[/red]"
+    bill.add_row(
+        "[bold]total per round[/bold]",
+        "",
+        f"[bold]{money(total)}[/bold]",
+        f"target < 0.01: {verdict}",
+    )
+    out.print(bill)
+    if not c.traced:
+        extra = t.invocations * price("xray_trace")
+        out.print(
+            f"Deployed with Tracing=Active (to investigate): + {t.invocations} X-Ray traces "
+            f"= + US$ {money(extra)} per round, US$ {money(total + extra)} in all (--traced)."
+        )
+    return total
+
+
+def print_loop_cost(out: Console, c: Costing, total: float) -> None:
+    lifecycle = [
+        c.usage[f]
+        for f in ("NextTransitionFunction", "ApplyTransitionFunction", "HandOverFunction")
+        if f in c.usage
+    ]
+    loop_cost = sum(
+        u.lambda_cost() + u.rru * price("ddb_rru") + u.wru * price("ddb_wru") for u in lifecycle
+    )
+    loop_cost += c.total_transitions * price("sfn_transition")
+    loop_cost += sum(u.log_bytes for u in lifecycle) / 2**30 * price("logs_gb")
+    loop_cost += sum(u.invocations for u in lifecycle) * price("xray_trace") * c.traced
+    out.print(
+        "Of which the lifecycle loop (its transitions, its Lambdas' compute, reads, logs and "
+        f"traces): US$ {money(loop_cost)} ({loop_cost / total:.0%})."
+    )
+
+
+def print_fixed(out: Console, measured: Measured, c: Costing) -> None:
+    """What the stack costs a month whether or not a round runs, and what a round leaves."""
+    fixed = table(
+        "Costs that do not scale to zero when idle (per month)",
+        ("what", "US$/month", "note"),
+        left=("what", "note"),
+    )
+    fixed.add_row(
+        "KMS keys (PersonalDataKey, AlarmTopicKey)", "2.00",
+        "$1 each; rotation (EnableKeyRotation) adds $1/month per rotated key version, for the "
+        "first two rotations",
+    )  # fmt: skip
+    fixed.add_row(
+        "CloudWatch alarms (4)",
+        "0.40",
+        "$0.10 each (the account's first 10 alarm metrics are free)",
+    )
+    fixed.add_row(*reconciler_row(c))
+    fixed.add_row(*metrics_row(measured))
+    stored, event_count = measured.stored, len(measured.types)
+    log_gb = (c.totals.log_bytes + c.totals.http * ACCESS_LOG_BYTES) / 2**30
+    event_store_gb = (stored["EventStoreTable"] + 100 * event_count) / 2**30
+    other_gb = sum(v for k, v in stored.items() if k != "EventStoreTable") / 2**30
+    fixed.add_row(
+        "storage of one finished round (accumulates)",
+        money(
+            event_store_gb * (price("ddb_storage_gb_month") + price("pitr_gb_month"))
+            + other_gb * price("ddb_storage_gb_month")
+        ),
+        f"event store {stored['EventStoreTable'] / 1024:.0f} KB ({event_count} events, + PITR), "
+        f"read models etc. {other_gb * 2**30 / 1024:.0f} KB; +100 B/item overhead; logs kept "
+        f"365 days: {money(log_gb * price('logs_gb_month'))}/month",
+    )
+    out.print(fixed)
+
+
+def reconciler_row(c: Costing) -> tuple[str, str, str]:
+    """The daily reconciler, from its one run here, 30 times a month."""
+    units = summarise(c.reconciler_requests)
+    usage = usage_of(c.reconciler, {RECONCILER: units}, c.memory_gb, c.inits)
+    rec = usage.get(RECONCILER, Usage())
+    per_run = (
+        rec.lambda_cost()
+        + rec.rru * price("ddb_rru")
+        + rec.log_bytes / 2**30 * price("logs_gb")
+        + rec.invocations * price("xray_trace") * c.traced
+    )
+    return (
+        "daily reconciler (30 runs)",
+        money(30 * per_run),
+        f"per run: 1 invocation, {units['reads']:.0f} DynamoDB read(s) = {rec.rru:g} RRU, "
+        f"{recorder_calls(c.reconciler, 'sfn')} Step Functions API call(s) (free), "
+        f"{rec.log_bytes / 1024:.1f} KB logs; Scheduler: 14M free invocations/month",
+    )
+
+
+def metrics_row(measured: Measured) -> tuple[str, str, str]:
+    """The EMF metrics, each billed for the hours a month it gets data."""
+    round_months = (measured.final.dates.closes_at - BEGINS).days / 30.44
+    metric_hours = {  # the reconciler runs daily whether or not a round is live
+        key: 30.0 if "service=lifecycle-reconciler" in key[2] else len(hours) / round_months
+        for key, hours in measured.metrics.items()
+    }
+    metric_cost = sum(hours / 730 * price("metric_month") for hours in metric_hours.values())
+    seen = ", ".join(
+        f"{name} ({', '.join(dims)}) {hours:.1f} h"
+        for (_, name, dims), hours in sorted(metric_hours.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"custom metrics via EMF ({len(measured.metrics)} seen)",
+        money(metric_cost),
+        f"$0.30/metric-month prorated by the hours a metric gets data (hours/month here: {seen}); "
+        "shared by all live rounds; the account's first 10 custom metrics are free",
+    )
+
+
+def print_sources(out: Console, c: Costing, cold_after_minutes: float) -> None:
+    """The prices, their sources, and what the figures assume."""
+    init_list = ", ".join(
+        f"{k.removesuffix('Function')} {v:.0f}" for k, v in sorted(c.inits.items())
+    )
+    notes = table(
+        "Prices used and their sources", ("price", "source"), left=("price", "source"),
+        show_header=False,
+    )  # fmt: skip
+    for name, (value, source) in PRICES.items():
+        notes.add_row(f"{name} = {value:.10g}", source)
+    out.print(notes)
+    free = (
+        "With the always-free tiers (Step Functions 4,000 transitions, Lambda 1M requests and "
+        "400,000 GB-s, X-Ray 100,000 traces, KMS 20,000 requests, CloudWatch 5 GB of logs, 10 "
+        "metrics and 10 alarms a month) one live round at a time bills almost nothing beyond "
+        "the KMS keys; the figures above are list prices, so that they add up per round."
+    )
+    out.print(free)
+    out.print(
+        "Assumptions. Lambda duration = this machine's time outside moto + an assumed round trip "
+        f"per AWS call ({', '.join(f'{k} {v:g}' for k, v in CALL_LATENCY_MS.items())} ms); a 512 "
+        "MB function has about a third of a vCPU, so CPU-bound parts may take 2-3x longer there. "
+        f"A function idle for more than {cold_after_minutes:g} min (program time) starts "
+        "cold, and its INIT is billed (managed runtimes, since 1 Aug 2025): init = the import "
+        f"time of its module in a fresh interpreter here ({init_list} ms; the runtime's own "
+        "start is not included). Logs: the bytes the handlers wrote (Powertools at its INFO "
+        f"default, EMF metrics) + {PLATFORM_LOG_BYTES} B of START/END/REPORT per invocation + "
+        f"{LOG_EVENT_OVERHEAD} B per log event; HTTP API access logs {ACCESS_LOG_BYTES} B per "
+        "request. X-Ray: none with the template's default Tracing (PassThrough); with --traced, "
+        "one trace per invocation (at this traffic the default sampling keeps the first request "
+        "each second). Not counted: SSM GetParameter for the "
+        "webhook and pseudonym secrets (standard parameters: free; cached 5 min), KMS calls made "
+        "for SecureString decryption and DynamoDB's AWS-managed table keys (a few per cold "
+        "start), staff queries (GET routes): the round's life here is its writes and lifecycle."
+    )
+    out.print(UNITS_MODEL)
+    if c.harness_units["rru"] or c.harness_units["wru"]:
+        out.print(f"(the bench's own DynamoDB use, not priced: {c.harness_units})")
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -597,443 +979,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     counting = CountingStdout()
     sys.stdout = counting  # the functions' logs: counted, not shown (tables go to __stdout__)
-    use_fake_aws()
-    os.environ.update(
-        POWERTOOLS_SERVICE_NAME="programme-engine",
-        POWERTOOLS_METRICS_NAMESPACE="ProgrammeEngine",
+    handler_environment(
+        "programme-engine",
+        "ProgrammeEngine",
+        "bench-actor-pseudonym-key-of-32-bytes!",
         POWERTOOLS_LOGGER_LOG_EVENT="false",
-        POWERTOOLS_TRACE_DISABLED="1",
         AWS_LAMBDA_FUNCTION_NAME="programme-engine",
-        TYPEFORM_SECRET=TYPEFORM_SECRET,
         FORMS_WEBHOOK_SECRET="whsec_dGVzdC1mb3Jtcy13ZWJob29rLXNlY3JldC0zMmI=",
-        ACTOR_PSEUDONYM_KEY="bench-actor-pseudonym-key-of-32-bytes!",
     )
-    import warnings
-
-    import boto3
-    from moto import mock_aws
-
-    warnings.simplefilter("ignore")
-    from programme.stack.lifecycle import MOTO_CONFIG, create_round_lifecycle, use_utc
+    from programme.stack.lifecycle import use_utc
     from programme.stack.moto_dynamodb import HANDLERS, one_at_a_time
-    from programme.template import create_tables, load_template
+    from programme.template import load_template
 
     use_utc()
     template = load_template()
-    functions = {
-        logical_id: resource["Properties"]["Handler"]
-        for logical_id, resource in template["Resources"].items()
-        if resource.get("Type") == "AWS::Serverless::Function"
-    }
-    default_memory = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
-    memory_gb = {
-        logical_id: template["Resources"][logical_id]["Properties"].get(
-            "MemorySize", default_memory
-        )
-        / 1024
-        for logical_id in functions
-    }
+    functions, memory_gb = functions_of(template)
     for handler_class in HANDLERS:  # moto's DynamoDB one request at a time, as the tests do
         handler_class.call_action = one_at_a_time(handler_class.call_action)  # type: ignore[method-assign]
-
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
-        MotoClock.install()
-        snapshot_tables_once()
-        setup = boto3.client("dynamodb", region_name=REGION)
-        tables = create_tables(setup, template)
-        key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
-        sfn = boto3.client("stepfunctions", region_name=REGION)
-        arn = create_round_lifecycle(sfn)
-        os.environ.update(
-            EVENT_STORE_TABLE=tables["EventStoreTable"],
-            READ_MODEL_TABLE=tables["ReadModelTable"],
-            IDEMPOTENCY_TABLE=tables["IdempotencyTable"],
-            SUBJECT_KEYS_TABLE=tables["SubjectKeysTable"],
-            PERSONAL_DATA_KEY_ID=key_id,
-            STATE_MACHINE_ARN=arn,
-        )
-        from functions.common import bootstrap
-        from functions.lifecycle.policy import RENEW_AFTER
-        from programme.stack.lambdas import LocalLambdas, install, uninstall
-        from programme.stack.lifecycle import LIFECYCLE_FUNCTIONS
-        from programme.stack.streams import Consumer, StreamPump, stream_mappings
-
-        bootstrap.reset()
-        clock = barrier_clock(datetime.fromisoformat("2014-09-01T09:00:00+00:00"))
-        bootstrap.set_clock(clock)
-        recorder = Recorder(clock, counting)
-        meter = DynamoMeter(table_keys(template), tagger=recorder.current)
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        assert session is not None
-        meter.attach(session.events)
-        session.events.register("before-call", recorder.count_call)
-        counting.clock = clock
-        handlers = {}
-        for name, path in functions.items():  # each module's Logger/Metrics get its service name
-            variables = template["Resources"][name]["Properties"].get("Environment", {})
-            service = variables.get("Variables", {}).get("POWERTOOLS_SERVICE_NAME", name)
-            os.environ["POWERTOOLS_SERVICE_NAME"] = service
-            handlers[name] = recorder.wrap(name, handler_at(path))
-
-        def pumped(name: str) -> Callable[..., Any]:
-            def call(event: Any, context: Any) -> Any:
-                try:
-                    return handlers[name](event, context)
-                finally:
-                    pump.pump()  # the appended events reach the projector as one batch
-
-            return call
-
-        lifecycle = {name: handlers[name] for name in LIFECYCLE_FUNCTIONS}
-        lifecycle["ApplyTransitionFunction"] = pumped("ApplyTransitionFunction")
-        install(LocalLambdas(lifecycle))
-        stream_arn = setup.describe_table(TableName=tables["EventStoreTable"])["Table"][
-            "LatestStreamArn"
-        ]
-        failures: list[Any] = []
-        consumers = [
-            Consumer.of(mapping, handlers[mapping.function])
-            for mapping in stream_mappings(template, "EventStoreTable")
-        ]
-        pump = StreamPump(
-            boto3.client("dynamodbstreams", region_name=REGION),
-            stream_arn,
-            consumers,
-            lambda consumer, records: failures.append((consumer.name, records)),
-        )
-        stack = Stack(recorder, clock, pump, sfn, arn, handlers)
-        try:
-            walk_round(stack, args.agencies)
-            if not stack.finished():
-                raise SystemExit(f"the round's lifecycle did not finish: {stack.executions()}")
-            reconciler_requests = [
-                r for r in meter.requests if r.tag == "LifecycleReconcilerFunction"
-            ]
-            round_requests = [r for r in meter.requests if r.tag != "LifecycleReconcilerFunction"]
-        finally:
-            clock.release()
-            uninstall()
-        histories = {}
-        for name, status in stack.executions().items():
-            execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-            histories[name] = (status, [e for page in pages for e in page["events"]])
-        from domain import fold
-        from domain.streams import round_stream_id
-
-        final = fold(r.event for r in bootstrap.event_store().read(round_stream_id(ROUND_ID)))
-        stored = {
-            logical_id: sum(
-                item_bytes(item)
-                for page in setup.get_paginator("scan").paginate(TableName=name)
-                for item in page["Items"]
-            )
-            for logical_id, name in tables.items()
-        }
-        types = [r.event.type for r in bootstrap.event_store().read(round_stream_id(ROUND_ID))]
-        event_count = len(types)
-
+    measured = run_round(template, functions, counting, args.agencies)
     sys.stdout = sys.__stdout__
-    if final is None or final.status != "closed":
-        raise SystemExit(f"the round did not close: {final}")
-    if failures:
-        out.print(f"[red]stream records given up on: {failures}[/red]")
+    if measured.failures:
+        out.print(f"[red]stream records given up on: {measured.failures}[/red]")
 
-    # ----- per function
-    all_invocations = recorder.invocations
-    mark_cold(all_invocations, timedelta(minutes=args.cold_after_minutes))
-    reconciler = [i for i in all_invocations if i.function == "LifecycleReconcilerFunction"]
-    per_round = [i for i in all_invocations if i.function != "LifecycleReconcilerFunction"]
-    for invocation in reconciler:
-        invocation.cold = True  # once a day
-    dynamo: dict[str, dict[str, float]] = defaultdict(lambda: {"rru": 0.0, "wru": 0.0})
-    for request in round_requests:
-        dynamo[request.tag]["rru"] += request.read_units
-        dynamo[request.tag]["wru"] += request.write_units
-    harness_units = dynamo.pop("harness", {"rru": 0.0, "wru": 0.0})
-    inits = init_ms({f: functions[f].rpartition(".")[0] for f in functions})
-    usage = usage_of(per_round, dynamo, memory_gb, inits)
-
-    transitions = Counter()
-    for _, (_, events) in histories.items():
-        for event in events:
-            if event["type"].endswith("StateEntered"):
-                transitions[event["stateEnteredEventDetails"]["name"]] += 1
-    total_transitions = sum(transitions.values())
-
-    by_function = Table(title="Per function, one round (program time 2014-09-01 to 2015-12-12)")
-    for column in (
-        "function",
-        "invocations",
-        "cold",
-        "own ms, sum",
-        "GB-s est.",
-        "RRU",
-        "WRU",
-        "KMS req",
-        "log KB",
-    ):
-        by_function.add_column(column, justify="left" if column == "function" else "right")
-    for function in sorted(usage, key=lambda f: -usage[f].invocations):
-        u = usage[function]
-        own = sum(i.ms - i.moto_ms for i in per_round if i.function == function)
-        by_function.add_row(
-            function.removesuffix("Function"),
-            f"{u.invocations}",
-            f"{u.cold}",
-            f"{own:,.0f}",
-            f"{u.gb_s:.2f}",
-            f"{u.rru:g}",
-            f"{u.wru:g}",
-            f"{u.kms}",
-            f"{u.log_bytes / 1024:.0f}",
-        )
-    totals = Usage()
-    for u in usage.values():
-        for name in ("invocations", "cold", "gb_s", "rru", "wru", "kms", "log_bytes", "http"):
-            setattr(totals, name, getattr(totals, name) + getattr(u, name))
-    by_function.add_row(
-        "[bold]total[/bold]", f"{totals.invocations}", f"{totals.cold}", "", f"{totals.gb_s:.2f}",
-        f"{totals.rru:g}", f"{totals.wru:g}", f"{totals.kms}", f"{totals.log_bytes / 1024:.0f}",
-    )  # fmt: skip
-    out.print(by_function)
-    writes = Counter()
-    items = Counter()
-    for request in round_requests:
-        if request.operation == "TransactWriteItems":
-            writes[request.tag] += 1
-            items[request.tag] += request.items
-    out.print(
-        "DynamoDB writes are transactions: "
-        + "; ".join(
-            f"{name.removesuffix('Function')} {writes[name]} of {items[name] / writes[name]:.1f} "
-            f"items on average"
-            for name in sorted(writes, key=lambda n: -items[n])
-        )
-        + " (2 WRU per KB per item; the projector's are the stream's checkpoint item and the "
-        "documents that changed, per event, on the read-model table; the event store's are the "
-        "stream's tip (head and snapshot) and the new event)."
-    )
-
-    states = Table(
-        title="Step Functions transitions (states entered), all executions", min_width=64
-    )
-    states.add_column("state")
-    states.add_column("entered", justify="right")
-    for name, count in transitions.most_common():
-        states.add_row(name, f"{count}")
-    states.add_row("[bold]total[/bold]", f"{total_transitions}")
-    out.print(states)
-    loops = transitions.get("WaitUntilDue", 0)
-    scheduled = sum(t in SCHEDULED_TRANSITIONS for t in types)
-    round_days = (final.dates.closes_at - datetime.fromisoformat("2014-09-01T09:00:00+00:00")).days
-    day_capped = 4 * round_days + 2
-    handovers = transitions.get("HandOver", 0)
-    out.print(
-        f"Executions: {', '.join(f'{n} ({s})' for n, (s, _) in histories.items())}. "
-        f"{loops} Wait states, one per loop of NextTransition + Route + WaitUntilDue + "
-        f"ApplyTransition (4 transitions, 2 Lambda invocations, 2 reads of the whole stream): "
-        f"each Wait lasts until the next transition is due, so the round loops once per "
-        f"scheduled transition ({scheduled}), plus once per hand-over ({handovers} here), where "
-        f"an execution's Wait ends at its renewal instant ({RENEW_AFTER.days} days into its "
-        "life) and it starts the next generation (HandOver, HandedOver, then Begin of the "
-        "next). A reschedule or a "
-        "cancellation (none here) costs a stopped execution and, for a reschedule, a fresh "
-        "one's first loop (about 4 transitions). The earlier design, a Wait capped at a day so "
-        f"that an earlier date was seen within a day, looped once a day: about {day_capped} "
-        f"transitions (US$ {money(day_capped * price('sfn_transition'))}) for this round's "
-        f"{round_days} days, not {total_transitions}.",
-        highlight=False,
-    )
-
-    # ----- money
-    # The template's Tracing parameter: PassThrough by default (no traces); with --traced,
-    # Active, and at this rate the default sampling keeps about every request.
-    traced = 1 if args.traced else 0
-    traces = totals.invocations * traced
-    access_logs = totals.http * ACCESS_LOG_BYTES
-    cost = {
-        "Lambda (requests + GB-s, arm64 512 MB)": totals.lambda_cost(),
-        "DynamoDB on-demand (RRU + WRU)": totals.rru * price("ddb_rru")
-        + totals.wru * price("ddb_wru"),
-        "Step Functions Standard (transitions)": total_transitions * price("sfn_transition"),
-        "API Gateway HTTP API (requests)": totals.http * price("apigw_request"),
-        "KMS (requests)": totals.kms * price("kms_request"),
-        "CloudWatch Logs (ingestion)": (totals.log_bytes + access_logs) / 2**30 * price("logs_gb"),
-        "X-Ray (traces recorded)": traces * price("xray_trace"),
-        "SQS / SNS (failure queues, alarm topic)": 0.0,
-        "DynamoDB Streams reads by Lambda": 0.0,
-    }
-    quantity = {
-        "Lambda (requests + GB-s, arm64 512 MB)": (
-            f"{totals.invocations} req, {totals.gb_s:.1f} GB-s"
-        ),
-        "DynamoDB on-demand (RRU + WRU)": f"{totals.rru:g} RRU, {totals.wru:g} WRU",
-        "Step Functions Standard (transitions)": f"{total_transitions} transitions",
-        "API Gateway HTTP API (requests)": f"{totals.http} requests",
-        "KMS (requests)": f"{totals.kms} requests",
-        "CloudWatch Logs (ingestion)": f"{(totals.log_bytes + access_logs) / 1024:.0f} KB",
-        "X-Ray (traces recorded)": f"{traces} traces"
-        + ("" if args.traced else " (Tracing: PassThrough, the default)"),
-        "SQS / SNS (failure queues, alarm topic)": "0 messages (nothing failed)",
-        "DynamoDB Streams reads by Lambda": "free for Lambda triggers",
-    }
-    bill = Table(title="Cost of one round (list prices, no free tiers)")
-    bill.add_column("service")
-    bill.add_column("quantity", justify="right")
-    bill.add_column("US$", justify="right")
-    bill.add_column("share", justify="right")
-    total = sum(cost.values())
-    for name, value in sorted(cost.items(), key=lambda kv: -kv[1]):
-        bill.add_row(name, quantity[name], money(value), f"{value / total:.0%}" if total else "")
-    verdict = "[green]PASS[/green]" if total < 0.01 else "[red]FAIL[/red]"
-    bill.add_row(
-        "[bold]total per round[/bold]",
-        "",
-        f"[bold]{money(total)}[/bold]",
-        f"target < 0.01: {verdict}",
-    )
-    out.print(bill)
-    if not args.traced:
-        extra = totals.invocations * price("xray_trace")
-        out.print(
-            f"Deployed with Tracing=Active (to investigate): + {totals.invocations} X-Ray traces "
-            f"= + US$ {money(extra)} per round, US$ {money(total + extra)} in all (--traced)."
-        )
-
-    lifecycle_names = ("NextTransitionFunction", "ApplyTransitionFunction", "HandOverFunction")
-    loop_cost = sum(
-        usage[f].lambda_cost() + usage[f].rru * price("ddb_rru") + usage[f].wru * price("ddb_wru")
-        for f in lifecycle_names
-        if f in usage
-    )
-    loop_cost += total_transitions * price("sfn_transition")
-    loop_cost += (
-        sum(usage[f].log_bytes for f in lifecycle_names if f in usage) / 2**30 * price("logs_gb")
-    )
-    loop_cost += (
-        sum(usage[f].invocations for f in lifecycle_names if f in usage)
-        * price("xray_trace")
-        * traced
-    )
-    out.print(
-        "Of which the lifecycle loop (its transitions, its Lambdas' compute, reads, logs and "
-        f"traces): US$ {money(loop_cost)} ({loop_cost / total:.0%})."
-    )
-
-    # ----- the daily reconciler and the fixed monthly costs
-    rec_units = summarise(reconciler_requests)
-    rec_usage = usage_of(reconciler, {"LifecycleReconcilerFunction": rec_units}, memory_gb, inits)
-    rec = rec_usage.get("LifecycleReconcilerFunction", Usage())
-    per_run = (
-        rec.lambda_cost()
-        + rec.rru * price("ddb_rru")
-        + rec.log_bytes / 2**30 * price("logs_gb")
-        + rec.invocations * price("xray_trace") * traced
-    )
-    log_gb = (totals.log_bytes + access_logs) / 2**30
-    event_store_gb = (stored["EventStoreTable"] + 100 * event_count) / 2**30
-    other_gb = sum(v for k, v in stored.items() if k != "EventStoreTable") / 2**30
-    fixed = Table(title="Costs that do not scale to zero when idle (per month)")
-    fixed.add_column("what")
-    fixed.add_column("US$/month", justify="right")
-    fixed.add_column("note")
-    fixed.add_row(
-        "KMS keys (PersonalDataKey, AlarmTopicKey)",
-        "2.00",
-        "$1 each; rotation (EnableKeyRotation) adds $1/month per rotated key version, for the "
-        "first two rotations",
-    )
-    fixed.add_row(
-        "CloudWatch alarms (4)",
-        "0.40",
-        "$0.10 each (the account's first 10 alarm metrics are free)",
-    )
-    fixed.add_row(
-        "daily reconciler (30 runs)",
-        money(30 * per_run),
-        f"per run: 1 invocation, {rec_units['reads']:.0f} DynamoDB read(s) = {rec.rru:g} RRU, "
-        f"{recorder_calls(reconciler, 'sfn')} Step Functions API call(s) (free), "
-        f"{rec.log_bytes / 1024:.1f} KB logs; Scheduler: 14M free invocations/month",
-    )
-    round_months = (
-        final.dates.closes_at - datetime.fromisoformat("2014-09-01T09:00:00+00:00")
-    ).days / 30.44
-    metric_hours = {  # the reconciler runs daily whether or not a round is live
-        key: 30.0 if "service=lifecycle-reconciler" in key[2] else len(hours) / round_months
-        for key, hours in counting.metrics.items()
-    }
-    metric_cost = sum(hours / 730 * price("metric_month") for hours in metric_hours.values())
-    seen = ", ".join(
-        f"{name} ({', '.join(dims)}) {hours:.1f} h"
-        for (_, name, dims), hours in sorted(metric_hours.items(), key=lambda kv: -kv[1])
-    )
-    fixed.add_row(
-        f"custom metrics via EMF ({len(counting.metrics)} seen)",
-        money(metric_cost),
-        f"$0.30/metric-month prorated by the hours a metric gets data (hours/month here: {seen}); "
-        "shared by all live rounds; the account's first 10 custom metrics are free",
-    )
-    fixed.add_row(
-        "storage of one finished round (accumulates)",
-        money(
-            event_store_gb * (price("ddb_storage_gb_month") + price("pitr_gb_month"))
-            + other_gb * price("ddb_storage_gb_month")
-        ),
-        f"event store {stored['EventStoreTable'] / 1024:.0f} KB ({event_count} events, + PITR), "
-        f"read models etc. {other_gb * 2**30 / 1024:.0f} KB; +100 B/item overhead; logs kept "
-        f"365 days: {money(log_gb * price('logs_gb_month'))}/month",
-    )
-    out.print(fixed)
-
-    init_list = ", ".join(f"{k.removesuffix('Function')} {v:.0f}" for k, v in sorted(inits.items()))
-    notes = Table(title="Prices used and their sources", show_header=False)
-    notes.add_column("price")
-    notes.add_column("source")
-    for name, (value, source) in PRICES.items():
-        notes.add_row(f"{name} = {value:.10g}", source)
-    out.print(notes)
-    free = (
-        "With the always-free tiers (Step Functions 4,000 transitions, Lambda 1M requests and "
-        "400,000 GB-s, X-Ray 100,000 traces, KMS 20,000 requests, CloudWatch 5 GB of logs, 10 "
-        "metrics and 10 alarms a month) one live round at a time bills almost nothing beyond "
-        "the KMS keys; the figures above are list prices, so that they add up per round."
-    )
-    out.print(free)
-    out.print(
-        "Assumptions. Lambda duration = this machine's time outside moto + an assumed round trip "
-        f"per AWS call ({', '.join(f'{k} {v:g}' for k, v in CALL_LATENCY_MS.items())} ms); a 512 "
-        "MB function has about a third of a vCPU, so CPU-bound parts may take 2-3x longer there. "
-        f"A function idle for more than {args.cold_after_minutes:g} min (program time) starts "
-        "cold, and its INIT is billed (managed runtimes, since 1 Aug 2025): init = the import "
-        f"time of its module in a fresh interpreter here ({init_list} ms; the runtime's own "
-        "start is not included). Logs: the bytes the handlers wrote (Powertools at its INFO "
-        f"default, EMF metrics) + {PLATFORM_LOG_BYTES} B of START/END/REPORT per invocation + "
-        f"{LOG_EVENT_OVERHEAD} B per log event; HTTP API access logs {ACCESS_LOG_BYTES} B per "
-        "request. X-Ray: none with the template's default Tracing (PassThrough); with --traced, "
-        "one trace per invocation (at this traffic the default sampling keeps the first request "
-        "each second). Not counted: SSM GetParameter for the "
-        "webhook and pseudonym secrets (standard parameters: free; cached 5 min), KMS calls made "
-        "for SecureString decryption and DynamoDB's AWS-managed table keys (a few per cold "
-        "start), staff queries (GET routes): the round's life here is its writes and lifecycle."
-    )
-    out.print(UNITS_MODEL)
-    if harness_units["rru"] or harness_units["wru"]:
-        out.print(f"(the bench's own DynamoDB use, not priced: {harness_units})")
+    priced = Costing(measured, functions, memory_gb, args)
+    print_per_function(out, priced)
+    print_transitions(out, measured, priced)
+    print_loop_cost(out, priced, print_bill(out, priced))
+    print_fixed(out, measured, priced)
+    print_sources(out, priced, args.cold_after_minutes)
     out.print(f"wall time {time.perf_counter() - began:.1f} s")
     return 0
 
 
 def recorder_calls(invocations: list[Invocation], service: str) -> int:
     return sum(n for i in invocations for name, n in i.calls.items() if name.startswith(service))
-
-
-def item_bytes(item: dict[str, Any]) -> int:
-    from _common import item_size
-
-    return item_size(item)
 
 
 if __name__ == "__main__":

@@ -12,152 +12,75 @@ whose key is not cached — none are cached today).
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
-import hmac
 import io
-import json
-import os
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    console,
+    emulated_aws,
+    handler_environment,
+    handler_tables,
+    header,
+    import_ms,
+    median,
+    metadata,
+    percentile,
+    staff_event,
+    table,
+    timed,
+    typeform_body,
+    typeform_headers,
+    with_check_digit,
+)
 
-from _common import console, header
-from rich.table import Table
-
-REGION = "eu-north-1"
-TYPEFORM_SECRET = "bench-typeform-secret"
 ROUND_ID = "2026-1"
+STAFF_ARN = "arn:aws:iam::1:user/bench"
 
 
-def with_check_digit(first_nine: str) -> str:
-    from domain.org_number import luhn_check_digit
-
-    return f"{first_nine[:6]}-{first_nine[6:]}{luhn_check_digit(first_nine)}"
-
-
-def typeform_body(event_id: str, org_number: str) -> bytes:
-    def text(ref: str, value: str) -> dict[str, Any]:
-        return {
-            "type": "text",
-            "text": value,
-            "field": {"id": ref, "type": "short_text", "ref": ref},
-        }
-
-    answers = [
-        text("org_number", org_number),
-        text("agency_name", f"Myndighet {org_number}"),
-        text("director_general", "Generaldirektör Exempel"),
-        text("contact_name", "Kontakt Exempel"),
-        {"type": "email", "email": "kontakt@example.se", "field": {"ref": "contact_email"}},
-        {
-            "type": "choices",
-            "choices": {"labels": ["digitalisering"]},
-            "field": {"ref": "themes", "type": "multiple_choice"},
-        },
-    ]
-    payload = {
-        "event_id": event_id,
-        "event_type": "form_response",
-        "form_response": {
-            "form_id": "bench",
-            "token": event_id,
-            "submitted_at": datetime.now(UTC).isoformat(),
-            "hidden": {"round_id": ROUND_ID},
-            "definition": {"fields": []},
-            "answers": answers,
-        },
-    }
-    return json.dumps(payload).encode()
+def delivery_body(event_id: str, org_number: str, round_id: str = ROUND_ID) -> bytes:
+    texts = {"org_number": org_number, "agency_name": f"Myndighet {org_number}"}
+    texts |= {"director_general": "Generaldirektör Exempel", "contact_name": "Kontakt Exempel"}
+    return typeform_body(
+        event_id, round_id, datetime.now(UTC).isoformat(), texts, "kontakt@example.se",
+        "digitalisering", form_id="bench", token=event_id, choice_type="multiple_choice",
+    )  # fmt: skip
 
 
 def typeform_event(body: bytes) -> dict[str, Any]:
     from tests.support.apigw import http_event
 
-    digest = hmac.new(TYPEFORM_SECRET.encode(), body, hashlib.sha256).digest()
-    signature = "sha256=" + base64.b64encode(digest).decode()
-    headers = {"content-type": "application/json", "typeform-signature": signature}
-    return http_event("POST", "/webhooks/typeform", body=body, headers=headers)
-
-
-def staff_event(method: str, path: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
-    from tests.support.apigw import http_event
-
-    headers = {"content-type": "application/json"} | ({"idempotency-key": key} if key else {})
-    event = http_event(method, path, body=body, headers=headers)
-    event["requestContext"]["authorizer"] = {"iam": {"userArn": "arn:aws:iam::1:user/bench"}}
-    return event
-
-
-class MotoClock:
-    """Time spent inside moto's emulation of AWS, to tell it apart from the handler's own."""
-
-    spent_ms = 0.0
-
-    @classmethod
-    def install(cls) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        emulate = BotocoreStubber.__call__
-
-        def timed(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return emulate(self, event_name, request, **kwargs)
-            finally:
-                cls.spent_ms += (time.perf_counter() - started) * 1000
-
-        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
+    return http_event("POST", "/webhooks/typeform", body=body, headers=typeform_headers(body))
 
 
 def measure(name: str, n: int, call: Callable[[int], dict[str, Any]], expect: int) -> list[str]:
     timings, own = [], []
     for i in range(n):
-        in_moto = MotoClock.spent_ms
-        started = time.perf_counter()
-        response = call(i)
-        elapsed = (time.perf_counter() - started) * 1000
-        timings.append(elapsed)
-        own.append(elapsed - (MotoClock.spent_ms - in_moto))
+        with timed() as took:
+            response = call(i)
+        timings.append(took.seconds * 1000)
+        own.append(took.own * 1000)
         if response["statusCode"] != expect:
             raise SystemExit(f"{name}: call {i} answered {response['statusCode']}: {response}")
-    ordered, own = sorted(timings), sorted(own)
-    p95 = max(0, round(0.95 * n) - 1)
     return [
         name,
         str(n),
-        f"{statistics.median(ordered):.1f}",
-        f"{ordered[p95]:.1f}",
-        f"{statistics.median(own):.1f}",
-        f"{own[p95]:.1f}",
+        f"{median(timings):.1f}",
+        f"{percentile(timings, 95):.1f}",
+        f"{median(own):.1f}",
+        f"{percentile(own, 95):.1f}",
     ]
 
 
 def import_time(module: str, runs: int = 5) -> list[str]:
     """Median time to import an entry point in a fresh interpreter (the cold start's share)."""
-    import subprocess
-
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    root = Path(__file__).resolve().parent.parent
-    timings = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
-            ).stdout
-        )
-        * 1000
-        for _ in range(runs)
-    ]
-    return [f"import {module} (fresh process)", str(runs), f"{statistics.median(timings):.1f}"]
+    timings = [import_ms(module) for _ in range(runs)]
+    return [f"import {module} (fresh process)", str(runs), f"{median(timings):.1f}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,54 +89,89 @@ def main(argv: list[str] | None = None) -> int:
     n = parser.parse_args(argv).invocations
     out = console()
     header(out, "Handler latency of the write side (in process, under moto)")
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-        POWERTOOLS_SERVICE_NAME="programme-engine-bench",
-        POWERTOOLS_METRICS_NAMESPACE="ProgrammeEngineBench",
+    handler_environment(
+        "programme-engine-bench",
+        "ProgrammeEngineBench",
+        "bench-actor-pseudonym-key",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="ERROR",
-        POWERTOOLS_TRACE_DISABLED="1",
-        TYPEFORM_SECRET=TYPEFORM_SECRET,
-        ACTOR_PSEUDONYM_KEY="bench-actor-pseudonym-key",
     )
-    import warnings
+    with emulated_aws(one_snapshot=False):
+        from programme.template import load_template
 
-    import boto3
-    from moto import mock_aws
-
-    warnings.simplefilter("ignore")
-    with mock_aws():
-        MotoClock.install()
-        from programme.template import create_tables, load_template
-
-        tables = create_tables(boto3.client("dynamodb", region_name=REGION), load_template())
-        os.environ.update(
-            EVENT_STORE_TABLE=tables["EventStoreTable"],
-            READ_MODEL_TABLE=tables["ReadModelTable"],
-            IDEMPOTENCY_TABLE=tables["IdempotencyTable"],
-            SUBJECT_KEYS_TABLE=tables["SubjectKeysTable"],
-            PERSONAL_DATA_KEY_ID=boto3.client("kms", region_name=REGION).create_key()[
-                "KeyMetadata"
-            ]["KeyId"],
-        )
+        handler_tables(load_template())
         with contextlib.redirect_stdout(io.StringIO()):  # metrics' EMF lines
             rows = run_scenarios(n)
     rows += [import_time(module) for module in ("functions.intake.app", "functions.commands.app")]
-    result = Table(
-        title=f"Handler latency in process under moto ({n} invocations a scenario)",
+    result = table(
+        f"Handler latency in process under moto ({n} invocations a scenario)",
+        rows[0],
+        left=(rows[0][0],),
         caption="own = without the time inside moto's emulation; import rows: bench/cold_start.py "
         "has the full picture",
     )
-    for k, name in enumerate(rows[0]):
-        result.add_column(name, justify="left" if k == 0 else "right")
     for row in rows[1:]:
         result.add_row(*(row + [""] * (len(rows[0]) - len(row))))
     out.print(result)
     return 0
+
+
+@dataclass
+class Scenarios:
+    """The handlers called as API Gateway calls them, on rounds of 20 applicants."""
+
+    n: int
+    rounds: list[str]  # the last is the long one
+    orgs: list[str]
+    context: Any
+    intake: Callable[..., Any]
+    commands: Callable[..., Any]
+
+    def round_of(self, i: int) -> str:
+        return self.rounds[i % (len(self.rounds) - 1)]
+
+    def delivery(self, i: int) -> dict[str, Any]:
+        return typeform_event(delivery_body(f"tf-{i}", self.orgs[i], self.round_of(i)))
+
+    def decision(self, org: str, choice: str, round_id: str, key: str | None = None) -> Any:
+        headers = {"content-type": "application/json"} | ({"idempotency-key": key} if key else {})
+        body = {"org_number": org, "decision": choice}
+        event = staff_event(f"/rounds/{round_id}/decisions", body, STAFF_ARN, headers)
+        return self.commands(event, self.context)
+
+    def decided(self, i: int, choice: str, key: str | None = None) -> Any:
+        return self.decision(self.orgs[i], choice, self.round_of(i), key)
+
+    def deliveries(self) -> list[list[str]]:
+        n, context = self.n, self.context
+        with timed() as first:
+            self.intake(
+                typeform_event(delivery_body("first", with_check_digit("202199999"))), context
+            )
+
+        def deliver(i: int) -> Any:
+            return self.intake(self.delivery(i), context)
+
+        unsigned = {**typeform_event(b"{}"), "headers": {"typeform-signature": "sha256=x"}}
+        return [
+            ["typeform: first call in the process", "1", f"{first.seconds * 1000:.1f}", "", "", ""],
+            measure("typeform: application recorded", n, deliver, 202),
+            measure("typeform: retried delivery (duplicate)", n, deliver, 202),
+            measure(
+                "typeform: wrong signature (401)", n, lambda i: self.intake(unsigned, context), 401
+            ),
+        ]
+
+    def decisions(self) -> list[list[str]]:
+        choices = ["admit", "waitlist"]
+        calls: dict[str, Callable[[int], Any]] = {
+            "staff: POST decisions": lambda i: self.decided(i, choices[i % 2]),
+            "staff: POST decisions, new Idempotency-Key": lambda i: self.decided(
+                i, "reject", f"key-{i}"
+            ),
+            "staff: same Idempotency-Key replayed": lambda _: self.decided(0, "reject", "key-0"),
+        }
+        return [measure(name, self.n, call, 200) for name, call in calls.items()]
 
 
 def run_scenarios(n: int) -> list[list[str]]:
@@ -221,24 +179,17 @@ def run_scenarios(n: int) -> list[list[str]]:
     events, as real rounds are), then decisions on one long stream, to show its cost."""
     from domain import CloseApplications, OpenApplications, ScheduleRound, decide, evolve
     from domain.streams import round_stream_id
-    from events import AgencyApplied, EventMetadata, SealedPersonalData
     from functions.commands.app import handler as commands
     from functions.common import bootstrap
     from functions.intake.app import handler as intake
     from infra.command_handler import CommandHandler
-    from infra.eventstore import NewEvent
     from programme.stack.clock import ManualClock
     from tests.support.apigw import LambdaContext
 
-    context = LambdaContext()
     now = datetime.now(UTC)
-    dates = {
-        "application_opens_at": now - timedelta(hours=1),
-        "application_closes_at": now + timedelta(days=7),
-        "starts_at": now + timedelta(days=14),
-        "plan_due_at": now + timedelta(days=60),
-        "closes_at": now + timedelta(days=90),
-    }
+    days = {"application_closes_at": 7, "starts_at": 14, "plan_due_at": 60, "closes_at": 90}
+    dates = {"application_opens_at": now - timedelta(hours=1)}
+    dates |= {name: now + timedelta(days=d) for name, d in days.items()}
     clock = ManualClock(now)
     driver = CommandHandler(
         bootstrap.event_store(), decide, evolve, clock, lambda: uuid.uuid4().hex
@@ -253,108 +204,42 @@ def run_scenarios(n: int) -> list[list[str]]:
         run(ScheduleRound(round_id, 1, "Bench", 200, ("digitalisering",), **dates))
         run(OpenApplications(round_id))
     orgs = [with_check_digit(f"2021{i:05d}") for i in range(1000, 1000 + n)]
-
-    def round_of(i: int) -> str:
-        return rounds[i % (len(rounds) - 1)]
-
-    def delivery(i: int) -> dict[str, Any]:
-        body = typeform_body(f"tf-{i}", orgs[i]).replace(b'"2026-1"', f'"{round_of(i)}"'.encode())
-        return typeform_event(body)
-
-    def decision(i: int, choice: str, round_id: str | None = None, key: str | None = None) -> Any:
-        path = f"/rounds/{round_id or round_of(i)}/decisions"
-        body = {"org_number": orgs[i], "decision": choice}
-        return commands(staff_event("POST", path, body, key), context)
-
-    first = time.perf_counter()
-    intake(typeform_event(typeform_body("first", with_check_digit("202199999"))), context)
-    first_ms = (time.perf_counter() - first) * 1000
-    rows = [["scenario", "n", "median ms", "p95 ms", "own median", "own p95"]]
-    rows.append(["typeform: first call in the process", "1", f"{first_ms:.1f}", "", "", ""])
-    rows.append(
-        measure("typeform: application recorded", n, lambda i: intake(delivery(i), context), 202)
-    )
-    rows.append(
-        measure(
-            "typeform: retried delivery (duplicate)", n, lambda i: intake(delivery(i), context), 202
-        )
-    )
-    unsigned = {**typeform_event(b"{}"), "headers": {"typeform-signature": "sha256=x"}}
-    rows.append(
-        measure("typeform: wrong signature (401)", n, lambda i: intake(unsigned, context), 401)
-    )
+    on = Scenarios(n, rounds, orgs, LambdaContext(), intake, commands)
+    rows = [["scenario", "n", "median ms", "p95 ms", "own median", "own p95"], *on.deliveries()]
     clock.advance_to(dates["application_closes_at"])
     for round_id in rounds:
         run(CloseApplications(round_id))
-    choices = ["admit", "waitlist"]
-    rows.append(measure("staff: POST decisions", n, lambda i: decision(i, choices[i % 2]), 200))
-    rows.append(
-        measure(
-            "staff: POST decisions, new Idempotency-Key",
-            n,
-            lambda i: decision(i, "reject", key=f"key-{i}"),
-            200,
-        )
-    )
-    rows.append(
-        measure(
-            "staff: same Idempotency-Key replayed",
-            n,
-            lambda i: decision(0, "reject", key="key-0"),
-            200,
-        )
-    )
+    rows += on.decisions()
     lengths = [bootstrap.event_store().last_version(round_stream_id(r)) for r in rounds[:-1]]
     rows.append(
         ["(round streams at the end: events)", "", f"{min(lengths)}-{max(lengths)}", "", ""]
     )
-
-    # One long stream: 500 applications appended in batches, then decisions on it.
-    store, long_stream = bootstrap.event_store(), round_stream_id("long")
-    sealed = SealedPersonalData(subject_id="subj-" + "0" * 32, ciphertext="c2VhbGVkLXBlcnNvbg==")
-    meta = EventMetadata(
-        event_id="e",
-        occurred_at=now,
-        recorded_at=now,
-        correlation_id="b",
-        causation_id="b",
-        actor="bench",
-    )
-    long_orgs = [with_check_digit(f"2022{i:05d}") for i in range(500)]
-    batch = [
-        NewEvent(
-            AgencyApplied(
-                org_number=o,
-                agency_name="M",
-                director_general=sealed,
-                contact=sealed,
-                themes=("digitalisering",),
-                submitted_at=now,
-                source="forms",
-            ),
-            meta,
-        )
-        for o in long_orgs
-    ]
-    for start in range(0, len(batch), 99):
-        store.append(long_stream, store.last_version(long_stream), batch[start : start + 99])
-    rows.append(
-        measure(
-            f"staff: POST decisions, {store.last_version(long_stream)}-event stream",
-            20,
-            lambda i: commands(
-                staff_event(
-                    "POST",
-                    "/rounds/long/decisions",
-                    {"org_number": long_orgs[i], "decision": "admit"},
-                    None,
-                ),
-                context,
-            ),
-            200,
-        )
-    )
+    rows.append(long_stream(on, now))
     return rows
+
+
+def long_stream(on: Scenarios, now: datetime) -> list[str]:
+    """One long stream: 500 applications appended in batches, then decisions on it."""
+    from domain.streams import round_stream_id
+    from events import AgencyApplied, SealedPersonalData
+    from functions.common import bootstrap
+    from infra.eventstore import NewEvent
+
+    store, stream = bootstrap.event_store(), round_stream_id("long")
+    sealed = SealedPersonalData(subject_id="subj-" + "0" * 32, ciphertext="c2VhbGVkLXBlcnNvbg==")
+    meta = metadata("e", now, "b", "bench")
+    orgs = [with_check_digit(f"2022{i:05d}") for i in range(500)]
+    batch = [
+        NewEvent(AgencyApplied(
+            org_number=o, agency_name="M", director_general=sealed, contact=sealed,
+            themes=("digitalisering",), submitted_at=now, source="forms",
+        ), meta)
+        for o in orgs
+    ]  # fmt: skip
+    for start in range(0, len(batch), 99):
+        store.append(stream, store.last_version(stream), batch[start : start + 99])
+    name = f"staff: POST decisions, {store.last_version(stream)}-event stream"
+    return measure(name, 20, lambda i: on.decision(orgs[i], "admit", "long"), 200)
 
 
 if __name__ == "__main__":

@@ -36,26 +36,29 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from typing import Any
 
 from _common import (
+    CIPHERTEXT,
     REGION,
     UNITS_MODEL,
     DynamoMeter,
-    MotoClock,
     console,
+    emulated_aws,
+    event_store_spec,
+    event_store_table,
     header,
     median,
-    snapshot_tables_once,
+    metadata,
     summarise,
+    table,
     table_keys,
-    use_fake_aws,
+    timed,
     with_check_digit,
 )
-from rich.table import Table
+from rich.console import Console
+
+from domain.streams import round_stream_id
 
 T0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 DATES = {
@@ -65,7 +68,6 @@ DATES = {
     "plan_due_at": T0 + timedelta(days=240),
     "closes_at": T0 + timedelta(days=270),
 }
-CIPHERTEXT = "c2VhbGVkLXBlcnNvbmFsLWRhdGEtb2YtYS1wZXJzb24tYXQtbGVhc3QtYS1mZXctd29yZHMtbG9uZw=="
 
 
 def history(round_id: str, length: int) -> tuple[list[object], list[str]]:
@@ -126,25 +128,16 @@ def write_history(
     """The events as the store encodes and checks an append (`prepare_append`, `to_item`),
     written with BatchWriteItem (see the module docstring for why not TransactWriteItems), and
     the stream's tip as the store leaves it: its head, and the snapshot if one is given."""
-    from events import EventMetadata
     from infra.eventstore import MAX_EVENTS_PER_APPEND, NewEvent
     from infra.eventstore.dynamodb import to_item
     from infra.eventstore.records import prepare_append
 
     at = T0 + timedelta(days=32)
-
-    def meta() -> EventMetadata:
-        return EventMetadata(
-            event_id=uuid.uuid4().hex,
-            occurred_at=at,
-            recorded_at=at,
-            correlation_id="bench",
-            causation_id="bench",
-            actor="staff:bench",
-        )
-
     for first in range(0, len(events), MAX_EVENTS_PER_APPEND):
-        chunk = [NewEvent(event, meta()) for event in events[first : first + MAX_EVENTS_PER_APPEND]]  # type: ignore[arg-type]
+        chunk = [
+            NewEvent(event, metadata(uuid.uuid4().hex, at, "bench", "staff:bench"))  # type: ignore[arg-type]
+            for event in events[first : first + MAX_EVENTS_PER_APPEND]
+        ]
         items = [to_item(stored) for stored in prepare_append(stream_id, first, chunk)]
         for start in range(0, len(items), 25):
             puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
@@ -167,127 +160,94 @@ def spread(values: list[float]) -> str:
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lengths", default="10,100,1000,10000", help="stream lengths")
-    parser.add_argument("--commands", type=int, default=5, help="commands per length (5)")
-    args = parser.parse_args(argv)
-    lengths = [int(x) for x in args.lengths.split(",")]
-
-    out = console()
-    header(out, "Store cost per command as a round's stream grows (DynamoDB under moto)")
-    use_fake_aws()
-    import warnings
-
-    import boto3
-    from moto import mock_aws
-
-    from domain import DecideApplication, decide, evolve, fold
-    from domain.streams import round_stream_id
+def measure_length(
+    client: Any, meter: DynamoMeter, codec: Any, length: int, commands: int
+) -> list[list[str]]:
+    """A stream of `length` events, twice (before: folded; after: from its tip): a row each."""
+    from domain import decide, evolve, fold
     from infra.command_handler import CommandHandler
     from infra.eventstore import DynamoDBEventStore, Snapshot
-    from infra.snapshots import round_state_snapshots
     from programme.stack.clock import ManualClock
-    from programme.template import dynamodb_tables, load_template
 
-    warnings.simplefilter("ignore")
-    template = load_template()
-    spec = dynamodb_tables(template)["EventStoreTable"]
+    round_id = f"stress-{length}"
+    events, orgs = history(round_id, length)
+    state = fold(events)  # type: ignore[arg-type]
+    snapshot = Snapshot(length, codec.format, codec.encode(state))
     rows = []
-    began = time.perf_counter()
-    with mock_aws():
-        MotoClock.install()
-        snapshot_tables_once()
-        client = boto3.client("dynamodb", region_name=REGION)
-        keys = table_keys(template)
-        meter = DynamoMeter(keys)
-        meter.attach(client.meta.events)
-        codec = round_state_snapshots()
-        for length in lengths:
-            round_id = f"stress-{length}"
-            stream_id = round_stream_id(round_id)
-            events, orgs = history(round_id, length)
-            state = fold(events)  # type: ignore[arg-type]
-            snapshot = Snapshot(length, codec.format, codec.encode(state))  # type: ignore[arg-type]
-            for mode in ("fold", "snapshot"):
-                table = f"{spec['TableName']}-{length}-{mode}"
-                # The template's table without its stream: nothing reads it here, and under moto
-                # its records would be copied with the table on every transaction.
-                definition = {k: v for k, v in spec.items() if k != "StreamSpecification"}
-                client.create_table(**{**definition, "TableName": table})  # type: ignore[arg-type]
-                meter.keys[table] = keys[spec["TableName"]]
-                store = DynamoDBEventStore(client, table)
-                built = time.perf_counter()
-                kept = snapshot if mode == "snapshot" else None
-                write_history(client, table, stream_id, events, kept)
-                build_s = time.perf_counter() - built
-                handler = CommandHandler(
-                    store,
-                    decide,
-                    evolve,
-                    ManualClock(T0 + timedelta(days=35)),
-                    lambda: uuid.uuid4().hex,
-                    snapshots=codec if mode == "snapshot" else None,
-                )
-                counts, total_ms, own_ms = [], [], []
-                for k in range(min(args.commands, len(orgs))):
-                    command = DecideApplication(round_id, orgs[-1 - k], "admit", f"ESV 2026/{k}")
-                    mark, in_moto = meter.mark(), MotoClock.spent()
-                    started = time.perf_counter()
-                    result = handler.handle(
-                        command, stream_id=stream_id, actor="staff:bench", correlation_id="bench"
-                    )
-                    elapsed = time.perf_counter() - started
-                    if len(result.events) != 1 or result.version != length + k + 1:
-                        raise SystemExit(f"unexpected result at {length}: {result}")
-                    counts.append(summarise(meter.since(mark)))
-                    total_ms.append(elapsed * 1000)
-                    own_ms.append((elapsed - (MotoClock.spent() - in_moto)) * 1000)
-                met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
-                rows.append(
-                    [
-                        f"{length:,}",
-                        "before: fold" if mode == "fold" else "after: tip",
-                        *(
-                            spread([c[name] for c in counts])
-                            for name in ("reads", "writes", "rru", "wru")
-                        ),
-                        f"{median(total_ms):.1f}",
-                        f"{median(own_ms):.1f}",
-                        f"{len(snapshot.data) / 1024:.1f}" if kept else "-",
-                        "[green]PASS[/green]" if met else "[red]FAIL[/red]",
-                        f"{build_s:.1f}",
-                    ]
-                )
-        unsized = meter.unsized
-        sizes = list(meter.sizes.values())
+    for mode in ("fold", "snapshot"):
+        table_name = f"{event_store_spec()['TableName']}-{length}-{mode}"
+        event_store_table(client, table_name)
+        meter.keys[table_name] = meter.keys[event_store_spec()["TableName"]]
+        kept = snapshot if mode == "snapshot" else None
+        with timed() as built:
+            write_history(client, table_name, round_stream_id(round_id), events, kept)
+        handler = CommandHandler(
+            DynamoDBEventStore(client, table_name),
+            decide,
+            evolve,
+            ManualClock(T0 + timedelta(days=35)),
+            lambda: uuid.uuid4().hex,
+            snapshots=codec if kept else None,
+        )
+        counts, total_ms, own_ms = run_commands(
+            handler, meter, round_id, orgs[::-1][:commands], length
+        )
+        met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
+        rows.append(
+            [
+                f"{length:,}",
+                "before: fold" if mode == "fold" else "after: tip",
+                *(spread([c[name] for c in counts]) for name in ("reads", "writes", "rru", "wru")),
+                f"{median(total_ms):.1f}",
+                f"{median(own_ms):.1f}",
+                f"{len(snapshot.data) / 1024:.1f}" if kept else "-",
+                "[green]PASS[/green]" if met else "[red]FAIL[/red]",
+                f"{built.seconds:.1f}",
+            ]
+        )
+    return rows
 
-    result = Table(
-        title=f"One single-event command (DecideApplication -> AgencyAdmitted), "
-        f"median of {args.commands}",
+
+def run_commands(
+    handler: Any, meter: DynamoMeter, round_id: str, orgs: list[str], length: int
+) -> tuple[list[dict[str, float]], list[float], list[float]]:
+    """Single-event commands, an admission of each of `orgs` in turn: each one's requests and
+    units, its milliseconds, and those outside moto."""
+    from domain import DecideApplication
+
+    stream_id = round_stream_id(round_id)
+    counts, total_ms, own_ms = [], [], []
+    for k, org in enumerate(orgs):
+        command = DecideApplication(round_id, org, "admit", f"ESV 2026/{k}")
+        mark = meter.mark()
+        with timed() as took:
+            result = handler.handle(
+                command, stream_id=stream_id, actor="staff:bench", correlation_id="bench"
+            )
+        if len(result.events) != 1 or result.version != length + k + 1:
+            raise SystemExit(f"unexpected result at {length}: {result}")
+        counts.append(summarise(meter.since(mark)))
+        total_ms.append(took.seconds * 1000)
+        own_ms.append(took.own * 1000)
+    return counts, total_ms, own_ms
+
+
+def print_rows(out: Console, rows: list[list[str]], commands: int, meter: DynamoMeter) -> None:
+    result = table(
+        f"One single-event command (DecideApplication -> AgencyAdmitted), median of {commands}",
+        ("stream length", "load", "read req", "write req", "RRU", "WRU", "ms/command", "own ms",
+         "snapshot KB", "1R + 1W", "build s"),
+        left=("load", "1R + 1W"),
         caption="R/W = DynamoDB read/write requests per command; RRU/WRU = on-demand request "
         "units (RCU/WCU); own = without time inside moto",
-    )
-    for name in (
-        "stream length",
-        "load",
-        "read req",
-        "write req",
-        "RRU",
-        "WRU",
-        "ms/command",
-        "own ms",
-        "snapshot KB",
-        "1R + 1W",
-        "build s",
-    ):
-        result.add_column(name, justify="left" if name in ("load", "1R + 1W") else "right")
+    )  # fmt: skip
     for row in rows:
         result.add_row(*row)
     out.print(result)
     after = [row for row in rows if row[1].startswith("after")]
     before = [row for row in rows if row[1].startswith("before")]
     failed = [row[0] for row in after if "FAIL" in row[9]]
+    sizes = list(meter.sizes.values())
     average = sum(sizes) / len(sizes) if sizes else 0
     out.print(
         "Target, 1 read + 1 write request per command at every length: "
@@ -307,8 +267,38 @@ def main(argv: list[str] | None = None) -> int:
         "command, so WRU grow with the state's size."
     )
     out.print(UNITS_MODEL)
-    if unsized:
-        out.print(f"{unsized} item(s) read were sized from the read's answer, not their write")
+    if meter.unsized:
+        out.print(
+            f"{meter.unsized} item(s) read were sized from the read's answer, not their write"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lengths", default="10,100,1000,10000", help="stream lengths")
+    parser.add_argument("--commands", type=int, default=5, help="commands per length (5)")
+    args = parser.parse_args(argv)
+    lengths = [int(x) for x in args.lengths.split(",")]
+
+    out = console()
+    header(out, "Store cost per command as a round's stream grows (DynamoDB under moto)")
+    import boto3
+
+    from infra.snapshots import round_state_snapshots
+    from programme.template import load_template
+
+    began = time.perf_counter()
+    with emulated_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        meter = DynamoMeter(table_keys(load_template()))
+        meter.attach(client.meta.events)
+        codec = round_state_snapshots()
+        rows = [
+            row
+            for length in lengths
+            for row in measure_length(client, meter, codec, length, args.commands)
+        ]
+    print_rows(out, rows, args.commands, meter)
     out.print(f"wall time {time.perf_counter() - began:.1f} s")
     return 0
 

@@ -37,6 +37,7 @@ from domain.commands import (
 from domain.refusals import refusal_event
 from domain.rules import (
     ensure_admitted,
+    ensure_agency_name,
     ensure_application_live,
     ensure_capacity_in_range,
     ensure_capacity_left,
@@ -215,6 +216,8 @@ class ApplicationTerms(Protocol):
     @property
     def org_number(self) -> str: ...
     @property
+    def agency_name(self) -> str: ...
+    @property
     def themes(self) -> Sequence[str]: ...
     @property
     def preferred_partner(self) -> str | None: ...
@@ -229,6 +232,7 @@ class ScreenedApplication:
     """An application the rules accept, its numbers and themes as they will be stored."""
 
     org_number: str
+    agency_name: str
     preferred_partner: str | None
     themes: tuple[str, ...]
 
@@ -247,12 +251,13 @@ def screen_application(
     org_number = ensure_valid_org_number(application.org_number)
     ensure_not_organiser(org_number)
     ensure_first_application(state, org_number)
+    agency_name = ensure_agency_name(application.agency_name)
     partner = _optional_text(application.preferred_partner)
     if partner is not None:
         partner = ensure_valid_org_number(partner)
         ensure_partner_is_another_agency(org_number, partner)
     themes = ensure_known_themes(state, ensure_themes_given(application.themes))
-    return ScreenedApplication(org_number, partner, themes)
+    return ScreenedApplication(org_number, agency_name, partner, themes)
 
 
 def _apply(command: ApplyForRound, state: RoundState | None, now: datetime) -> list[Event]:
@@ -262,7 +267,7 @@ def _apply(command: ApplyForRound, state: RoundState | None, now: datetime) -> l
     return [
         AgencyApplied(
             org_number=screened.org_number,
-            agency_name=command.agency_name,
+            agency_name=screened.agency_name,
             director_general=command.director_general,
             contact=command.contact,
             themes=screened.themes,

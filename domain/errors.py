@@ -73,6 +73,10 @@ class InvalidOrgNumberError(DomainError):
     rule = "ensure_valid_org_number"
 
 
+class InvalidAgencyNameError(DomainError):
+    rule = "ensure_agency_name"
+
+
 class ApplicationWindowClosedError(DomainError):
     rule = "ensure_round_is_open"
 

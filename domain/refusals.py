@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from domain.commands import RefuseForUnknownRound
+from domain.names import clean_name
 from domain.org_number import could_be_personal_identity_number
 from events import ApplicationRefused, Event, Source
 
@@ -38,7 +39,7 @@ def refusal_event(
 ) -> ApplicationRefused:
     return ApplicationRefused(
         org_number=org_number_as_given(org_number),
-        agency_name=agency_name.strip()[:200],
+        agency_name=clean_name(agency_name)[:200],
         requested_round_id=requested_round_id[:80] if requested_round_id else None,
         rule=stored_rule_name(rule),
         reason=reason[:500],

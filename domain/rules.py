@@ -25,6 +25,7 @@ from domain.errors import (
     DatesNotIncreasingError,
     DirectorGeneralAlreadyNominatedError,
     DuplicateApplicationError,
+    InvalidAgencyNameError,
     InvalidCapacityError,
     NoThemesError,
     OrganiserCannotApplyError,
@@ -47,6 +48,7 @@ from domain.errors import (
     TrioNotAllowedError,
     UnknownThemeError,
 )
+from domain.names import clean_name
 from domain.org_number import could_be_personal_identity_number, normalise_org_number
 from domain.state import (
     DATE_FIELDS,
@@ -357,3 +359,12 @@ def ensure_no_personal_data_in_free_text(field: str, text: str | None) -> None:
         raise PersonalDataInFreeTextError(
             f"{field} holds a personal identity number: leave people out"
         )
+
+
+def ensure_agency_name(raw: str) -> str:
+    """The agency's name as stored: invisible characters removed, whitespace folded
+    (`domain.names.clean_name`); refused when nothing visible is left."""
+    name = clean_name(raw)
+    if not name:
+        raise InvalidAgencyNameError("the agency's name has no visible characters")
+    return name

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import binascii
-from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -82,7 +81,7 @@ def register(router: Router) -> None:
         return problem(422, "Unprocessable Content", detail, errors=errors)
 
 
-def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
+def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     """The 415 answer to a request whose body is not `application/json`, or None.
 
     Decided before Powertools sees the request: it would read a form or a multipart body as
@@ -95,6 +94,14 @@ def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
     media_type = str(headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type == "application/json":
+        # Media types compare case-insensitively (RFC 9110 8.3.1); Powertools compares them as
+        # written, so the header it reads is given in lower case.
+        event["headers"] = {
+            **{
+                k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"
+            },
+            "content-type": media_type,
+        }
         return None
     refused = problem(415, "Unsupported Media Type", "request bodies are application/json")
     return {

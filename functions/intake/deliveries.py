@@ -125,6 +125,10 @@ class _Terms:
         return self.form.org_number
 
     @property
+    def agency_name(self) -> str:
+        return self.form.agency_name
+
+    @property
     def themes(self) -> tuple[str, ...]:
         return tuple(self.form.themes)
 

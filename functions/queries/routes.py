@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
@@ -48,7 +49,14 @@ CSV_CONTENT_TYPE: Final = "text/csv; charset=utf-8"
 # Excel reads a file as UTF-8 only with the byte order mark; Power BI accepts it too.
 BOM: Final = "\ufeff"
 # A cell starting with one of these is a formula to Excel; agency names come from public forms.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+# Compared after NFKC (so the fullwidth forms, U+FF1D and the like, count) and after any leading
+# invisible or space characters (a byte order mark, a zero-width space) a spreadsheet may drop.
+_FORMULA_START: Final = frozenset("=+-@\t\r\n")
+CSV_GUARD: Final = (
+    "A cell whose first visible character, after Unicode compatibility normalisation (NFKC: "
+    "the fullwidth forms count), is =, +, -, @, a tab or a line break is prefixed with an "
+    "apostrophe (') so that Excel and LibreOffice show it as text, never run it as a formula."
+)
 _DELIMITERS: Final = {"comma": ",", "semicolon": ";"}
 
 RoundIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -151,7 +159,9 @@ def get_agency(org_number: OrgNumberPath) -> AgencyHistory:
     "/reports/participation.csv",
     responses={
         200: {
-            "description": "One row per round and agency; UTF-8 with a byte order mark, CRLF",
+            "description": (
+                "One row per round and agency; UTF-8 with a byte order mark, CRLF. " + CSV_GUARD
+            ),
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **_documented(None, 422),
@@ -224,7 +234,17 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+    return f"'{text}" if _starts_a_formula(text) else text
+
+
+def _starts_a_formula(text: str) -> bool:
+    for char in text:
+        if char in _FORMULA_START:
+            return True
+        if char.isspace() or unicodedata.category(char) in {"Cf", "Cc", "Zs"}:
+            continue  # invisible or blank: look at what follows
+        return any(c in _FORMULA_START for c in unicodedata.normalize("NFKC", char)[:1])
+    return False
 
 
 def _found(document: JsonObject | None, round_id: str) -> JsonObject:

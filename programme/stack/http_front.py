@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,6 +29,7 @@ log = logging.getLogger("programme.http")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 _GATEWAY_JSON = {"content-type": "application/json"}
 LOCAL_STAFF_ARN = "arn:aws:iam::123456789012:user/local-staff"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 READY_PATH = "/ready"
 """Answered by the local front itself, not a handler (API Gateway has no such route); `/health`
 is the template's own route, answered by the queries function."""
@@ -72,6 +74,13 @@ class LocalHttpApi:
         return _proxy_response(response)
 
 
+def _host_name(host: str) -> str:
+    """The name in a `Host` header (`127.0.0.1:8080`, `[::1]:8080`, `localhost`)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def _combined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Repeated headers or query parameters as API Gateway passes them: one, comma-joined."""
     combined: dict[str, str] = {}
@@ -92,8 +101,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60  # an idle kept-alive connection is closed, as API Gateway does
 
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the routes (HEAD, OPTIONS, TRACE, …), as on API Gateway, which
+        # answers one no route takes with its JSON 404; http.server would answer 501 in HTML.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, say) in JSON, not HTML."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unparsed request line: answer with a status
+            self.request_version = "HTTP/1.0"
+        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
+        self.send_response(code, message)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.send_header("connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
     def _serve(self) -> None:
         started = time.perf_counter()
+        foreign = self._foreign()
+        if foreign is not None:
+            self._reply(403, _GATEWAY_JSON, json.dumps({"message": foreign}).encode())
+            return
         if urlsplit(self.path).path == READY_PATH and self.command in {"GET", "HEAD"}:
             self._reply(*self._ready())
             return
@@ -129,6 +163,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return 200, headers, b'{"status":"ready"}'
         body = json.dumps({"status": "loading", "loading": loading}).encode()
         return 503, {**headers, "retry-after": "1"}, body
+
+    def _foreign(self) -> str | None:
+        """Why a request is refused for where it comes from, or None.
+
+        Every caller on loopback counts as staff here, so a web page must not be able to send
+        requests in their name: one whose `Host` is not a loopback name (DNS rebinding: a
+        foreign name resolved to 127.0.0.1) or whose `Origin` is another site is refused.
+        """
+        host = (self.headers.get("Host") or "").strip().lower()
+        if _host_name(host) not in LOOPBACK_NAMES:
+            return "this local API answers requests for 127.0.0.1 or localhost only"
+        origin = (self.headers.get("Origin") or "").strip().lower()
+        if origin and origin != "null":
+            split = urlsplit(origin)
+            if split.scheme not in {"http", "https"} or split.hostname not in LOOPBACK_NAMES:
+                return "cross-origin requests to this local API are refused"
+        elif origin == "null":
+            return "cross-origin requests to this local API are refused"
+        return None
 
     def _unreadable(self) -> tuple[int, dict[str, str], bytes] | None:
         """The answer to a body this front will not read: over API Gateway's limit, of a length

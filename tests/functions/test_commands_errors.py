@@ -272,6 +272,23 @@ def test_a_body_that_is_not_json_is_refused_as_a_problem(
     assert len(rounds.events()) == 1
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["APPLICATION/JSON", "Application/Json; charset=UTF-8", "application/json;charset=utf-8"],
+)
+def test_the_json_media_type_is_recognised_in_any_case(rounds: Rounds, content_type: str) -> None:
+    # GIVEN a scheduled round
+    rounds.schedule()
+    # WHEN staff cancel it, the media type written in another case (RFC 9110: case-insensitive)
+    body = '{"reason": "Inga medel"}'
+    reply = staff(
+        "POST", f"/rounds/{ROUND_ID}/cancel", body, headers={"content-type": content_type}
+    )
+    # THEN it is read as JSON, as with "application/json"
+    assert reply.status == 200, reply.body
+    assert len(rounds.events()) == 2
+
+
 def test_a_command_that_keeps_losing_races_is_503_with_retry_after(
     rounds: Rounds, monkeypatch: pytest.MonkeyPatch
 ) -> None:

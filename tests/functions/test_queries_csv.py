@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from functions.queries.routes import participation_csv
+from functions.queries.routes import CSV_GUARD, participation_csv
 from infra.readmodels.views.participation import COLUMNS
 from tests.readmodels.published import Published, get, published_scenario
 from tests.readmodels.scenario import KBV, LST, ROUND_3, ROUND_4, SKV
+
+OPENAPI = Path(__file__).resolve().parents[2] / "functions" / "openapi.json"
 
 REPORT = "/reports/participation.csv"
 
@@ -104,3 +108,30 @@ def test_cells_are_quoted_as_rfc_4180_asks_and_formulas_are_defused() -> None:
     ]
     assert '"Myndighet, ""Test"""' in text
     assert [row[4:] for row in read[1:]] == [[""] * 6] * 4
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '\uff1dHYPERLINK("https://x")',  # fullwidth equals sign
+        "\uff0b1",  # fullwidth plus
+        "\uff20SUM(A1)",  # fullwidth commercial at
+        "\ufeff=1+1",  # a byte order mark before the formula
+        "\u200b=1+1",  # a zero-width space before it
+        "  =1+1",  # spaces before it
+        "\u00a0@SUM(A1)",  # a no-break space before it
+    ],
+)
+def test_a_formula_behind_a_lookalike_or_an_invisible_character_is_defused(name: str) -> None:
+    # GIVEN an agency name that a spreadsheet could still run as a formula
+    rows = [{"round_id": "r", "round_number": 1, "org_number": "1", "agency_name": name}]
+    # WHEN it is written / THEN its cell starts with the apostrophe that makes it text
+    (row,) = rows_of(participation_csv(rows).encode("utf-8"))[1:]
+    assert row[3] == f"'{name}"
+
+
+def test_the_report_says_how_cells_are_guarded() -> None:
+    # GIVEN / WHEN the published OpenAPI document / THEN the report's answer describes the guard
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    ok = document["paths"]["/reports/participation.csv"]["get"]["responses"]["200"]
+    assert CSV_GUARD in ok["description"]

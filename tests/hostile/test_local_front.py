@@ -117,3 +117,92 @@ def test_a_repeated_signature_header_reaches_the_function_joined_and_is_refused(
     # THEN it is unauthorised, and nothing is stored
     assert status == 401, reply
     assert_unchanged(before, state())
+
+
+def request(method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PROPFIND", "TRACE", "DELETE", "PATCH"])
+def test_a_method_no_route_takes_is_answered_in_json_and_changes_nothing(
+    front: tuple[str, int], state: Callable[[], Snapshot], method: str
+) -> None:
+    # GIVEN all that is stored
+    before = state()
+
+    # WHEN a request comes with a method no route takes
+    status, reply = exchange(front, request(method, "/rounds", [("Host", "localhost")]))
+
+    # THEN it is API Gateway's JSON 404 (not http.server's HTML 501), and nothing changed
+    assert status == 404, reply
+    assert json.loads(reply) == {"message": "Not Found"}
+    assert_unchanged(before, state())
+
+
+def test_a_request_line_http_server_cannot_parse_is_refused_in_json(
+    front: tuple[str, int],
+) -> None:
+    status, reply = exchange(front, b"GET /rounds HTTP/9.9 extra\r\nHost: localhost\r\n\r\n")
+
+    assert status == 400
+    assert json.loads(reply)["message"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:8080", "127.0.0.1.evil.example", "localhost.evil.example", ""],
+)
+def test_a_signed_delivery_for_a_foreign_host_is_refused_and_stores_nothing(
+    front: tuple[str, int], state: Callable[[], Snapshot], host: str
+) -> None:
+    """DNS rebinding: a page on a name that resolves to 127.0.0.1 reaches the local front with
+    its own name in Host. Every loopback caller is staff here, so such a request is refused."""
+    # GIVEN a correctly signed delivery, and all that is stored
+    body = json.dumps(typeform_payload()).encode()
+    headers = [("Host", host), ("Content-Length", str(len(body)))]
+    headers += [("Typeform-Signature", typeform_signature(body))]
+    before = state()
+
+    # WHEN it arrives naming a host that is not loopback
+    status, reply = exchange(front, request("POST", "/webhooks/typeform", headers, body))
+
+    # THEN it is forbidden, and nothing is stored
+    assert status == 403, reply
+    assert "127.0.0.1 or localhost" in json.loads(reply)["message"]
+    assert_unchanged(before, state())
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://localhost.evil.example", "null", "file://"]
+)
+def test_a_staff_command_from_another_origin_is_refused_and_changes_nothing(
+    front: tuple[str, int], state: Callable[[], Snapshot], origin: str
+) -> None:
+    # GIVEN a round-scheduling command sent by a page of another site, and all that is stored
+    body = json.dumps({"round_id": "round-9", "title": "Omgång 9"}).encode()
+    headers = [("Host", f"127.0.0.1:{front[1]}"), ("Origin", origin)]
+    headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    before = state()
+
+    # WHEN it arrives
+    status, reply = exchange(front, request("POST", "/rounds", headers, body))
+
+    # THEN it is forbidden, and nothing changed
+    assert status == 403, reply
+    assert json.loads(reply)["message"] == "cross-origin requests to this local API are refused"
+    assert_unchanged(before, state())
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]"])
+def test_a_page_served_on_loopback_reads_the_api(front: tuple[str, int], host: str) -> None:
+    # GIVEN a request from a page on the local stack's own origin
+    headers = [("Host", f"{host}:{front[1]}"), ("Origin", f"http://{host}:{front[1]}")]
+
+    # WHEN it reads the rounds
+    status, reply = exchange(front, request("GET", "/rounds", headers))
+
+    # THEN it is answered
+    assert status == 200, reply
+    assert "rounds" in json.loads(reply)

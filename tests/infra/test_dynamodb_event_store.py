@@ -29,7 +29,9 @@ def test_an_event_is_one_item_with_its_payload_as_compact_json_and_its_envelope(
 ) -> None:
     # GIVEN an application (with Swedish text in it)
     store = DynamoDBEventStore(dynamodb_client, event_store_table)
-    applied = EXAMPLES["AgencyApplied"]
+    applied = EXAMPLES["AgencyApplied"].model_copy(
+        update={"agency_name": "Länsstyrelsen i Stockholms län"}
+    )
     # WHEN it is appended
     store.append(STREAM, 0, [new_event(applied, 1)])
     # THEN its item holds the keys, type, version, compact JSON payload and ISO-8601 UTC times
@@ -42,7 +44,7 @@ def test_an_event_is_one_item_with_its_payload_as_compact_json_and_its_envelope(
         "stream_id": {"S": STREAM},
         "version": {"N": "1"},
         "type": {"S": "AgencyApplied"},
-        "schema_version": {"N": "2"},
+        "schema_version": {"N": "3"},
         "payload": {
             "S": json.dumps(event_to_json(applied), separators=(",", ":"), ensure_ascii=False)
         },
@@ -53,7 +55,7 @@ def test_an_event_is_one_item_with_its_payload_as_compact_json_and_its_envelope(
         "causation_id": {"S": "cause-1"},
         "actor": {"S": "staff:handläggare"},
     }
-    assert "vi-känslan" in item["payload"]["S"]
+    assert "Länsstyrelsen i Stockholms län" in item["payload"]["S"]
 
 
 def test_an_item_of_an_old_schema_version_is_upcast_when_read(
@@ -61,9 +63,10 @@ def test_an_item_of_an_old_schema_version_is_upcast_when_read(
 ) -> None:
     # GIVEN an AgencyApplied v1 item (one `theme`), as an older release stored it
     current = event_to_json(EXAMPLES["AgencyApplied"])
-    v1 = {k: v for k, v in current.items() if k != "themes"} | {
+    v1 = {k: v for k, v in current.items() if k not in {"themes", "unsealed_motivation"}} | {
         "schema_version": 1,
         "theme": "digitalisering",
+        "motivation": "Vi vill stärka vi-känslan.",
     }
     item = {
         "stream_id": {"S": STREAM},
@@ -79,6 +82,7 @@ def test_an_item_of_an_old_schema_version_is_upcast_when_read(
     assert isinstance(recorded.event, AgencyApplied)
     assert recorded.event.schema_version == 3
     assert recorded.event.themes == ("digitalisering",)
+    assert recorded.event.unsealed_motivation == "Vi vill stärka vi-känslan."
     assert recorded.metadata == metadata(1)
 
 
