@@ -6,11 +6,20 @@ input is validated at the edge before a command is built, rules are checked in `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from events import ParticipantRole, SealedPersonalData, Source
+from events import (
+    FormField,
+    FormProvider,
+    ParticipantRole,
+    SealedDelivery,
+    SealedPersonalData,
+    Source,
+    TakeUpOutcome,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,3 +236,38 @@ class RefuseForUnknownRound:
     reason: str
     source: Source
     delivery_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MapForm:
+    """Staff say which field of a form holds which of the programme's (`events.FORM_FIELDS`)."""
+
+    provider: FormProvider
+    form_id: str
+    fields: Mapping[FormField, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldDelivery:
+    """Keep a signed delivery that could not be read as an application, sealed, to read later."""
+
+    provider: FormProvider
+    form_id: str
+    delivery_id: str
+    received_at: datetime
+    missing: tuple[str, ...]
+    reason: str
+    delivery: SealedDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTakeUp:
+    """A held delivery was read and handed to its round, with what became of it there."""
+
+    form_id: str
+    delivery_id: str
+    outcome: TakeUpOutcome
+    round_id: str | None = None
+
+
+FormCommand = MapForm | HoldDelivery | RecordTakeUp

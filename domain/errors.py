@@ -176,3 +176,18 @@ class PersonalDataInFreeTextError(DomainError):
     The message names the field and the kind, never the value."""
 
     rule = "ensure_no_personal_data_in_free_text"
+
+
+# Forms
+
+
+class FieldRefsNotDistinctError(DomainError):
+    """Two of the programme's fields were mapped to one field of the form."""
+
+    rule = "ensure_distinct_field_refs"
+
+
+class DeliveryNotHeldError(DomainError):
+    """A take-up named a delivery the form does not hold (never held, or taken up already)."""
+
+    rule = "ensure_delivery_is_held"

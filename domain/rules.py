@@ -23,8 +23,10 @@ from domain.errors import (
     CapacityExceededError,
     DateAlreadyPassedError,
     DatesNotIncreasingError,
+    DeliveryNotHeldError,
     DirectorGeneralAlreadyNominatedError,
     DuplicateApplicationError,
+    FieldRefsNotDistinctError,
     InvalidAgencyNameError,
     InvalidCapacityError,
     NoThemesError,
@@ -60,6 +62,7 @@ from domain.state import (
     RoundState,
     RoundStatus,
 )
+from events import FormField
 
 ORGANISERS: Final[Mapping[str, str]] = MappingProxyType(
     {"202100-5026": "Ekonomistyrningsverket", "202100-3476": "Arbetsgivarverket"}
@@ -368,3 +371,23 @@ def ensure_agency_name(raw: str) -> str:
     if not name:
         raise InvalidAgencyNameError("the agency's name has no visible characters")
     return name
+
+
+# Forms
+
+
+def ensure_distinct_field_refs(fields: Mapping[FormField, str]) -> None:
+    """Each of the form's fields holds one programme field at most: a ref named twice would
+    read one answer as two things."""
+    seen: dict[str, FormField] = {}
+    for name, ref in fields.items():
+        if ref in seen:
+            raise FieldRefsNotDistinctError(
+                f"{seen[ref]} and {name} are both mapped to the form's field {ref!r}"
+            )
+        seen[ref] = name
+
+
+def ensure_delivery_is_held(form_id: str, delivery_id: str, held: Mapping[str, object]) -> None:
+    if delivery_id not in held:
+        raise DeliveryNotHeldError(f"form {form_id} holds no delivery of that id")

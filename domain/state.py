@@ -21,7 +21,10 @@ from events import (
     ApplicationsClosed,
     ApplicationsOpened,
     ApplicationWithdrawn,
+    DeliveryHeld,
     Event,
+    FormMapped,
+    HeldDeliveryTakenUp,
     PairDissolved,
     PairFormed,
     ParticipantNominated,
@@ -240,6 +243,8 @@ def evolve(state: RoundState | None, event: Event) -> RoundState:
         case PersonalDataErased():
             # Belongs to a subject's stream; the round's ciphertexts simply become unreadable.
             return state
+        case FormMapped() | DeliveryHeld() | HeldDeliveryTakenUp():
+            raise ValueError(f"{event.type} belongs to a form's stream, not a round's")
 
 
 def fold(events: Iterable[Event]) -> RoundState | None:

@@ -8,6 +8,8 @@
   its id), so a retried delivery finds its refusal and decides nothing, and no stream grows
   with the number of refusals. The digest keeps a sender's id, of any length or alphabet, out
   of the key.
+- `form-<provider>-<form id>`: one form tool form's field mapping, and the deliveries it holds
+  until they can be read (`domain.forms`).
 - `intake-refusals`: where such refusals were kept before, all on one stream; still read by
   the read models, never written.
 """
@@ -20,6 +22,7 @@ from typing import Final
 ROUND_PREFIX: Final = "round-"
 SUBJECT_PREFIX: Final = "subject-"
 REFUSAL_PREFIX: Final = "refusal-"
+FORM_PREFIX: Final = "form-"
 LEGACY_REFUSALS_STREAM: Final = "intake-refusals"
 
 
@@ -44,3 +47,8 @@ def refusal_stream_id(source: str, requested_round_id: str, delivery_id: str) ->
     """The stream of one delivery refused for a round that does not exist."""
     key = "\x1f".join((source, requested_round_id, delivery_id)).encode("utf-8")
     return f"{REFUSAL_PREFIX}{hashlib.sha256(key).hexdigest()[:40]}"
+
+
+def form_stream_id(provider: str, form_id: str) -> str:
+    """The stream of one form's mapping and held deliveries (`form_id`: `[A-Za-z0-9_-]`)."""
+    return f"{FORM_PREFIX}{provider}-{form_id}"

@@ -11,8 +11,17 @@ from events.applications import (
     ParticipantRole,
     Source,
 )
-from events.base import DomainEvent, SealedPersonalData
+from events.base import DomainEvent, SealedDelivery, SealedPersonalData
 from events.catalogue import EVENT_ADAPTER, EVENT_TYPES, Event, EventMetadata
+from events.forms import (
+    FORM_FIELDS,
+    DeliveryHeld,
+    FormField,
+    FormMapped,
+    FormProvider,
+    HeldDeliveryTakenUp,
+    TakeUpOutcome,
+)
 from events.pairs import PairDissolved, PairFormed, PlanRevised, PlanSubmitted, PresentationRecorded
 from events.personal_data import PersonalDataErased
 from events.round import (
@@ -38,6 +47,7 @@ from events.upcasting import (
 __all__ = [
     "EVENT_ADAPTER",
     "EVENT_TYPES",
+    "FORM_FIELDS",
     "AgencyAdmitted",
     "AgencyApplied",
     "AgencyRejected",
@@ -46,9 +56,14 @@ __all__ = [
     "ApplicationWithdrawn",
     "ApplicationsClosed",
     "ApplicationsOpened",
+    "DeliveryHeld",
     "DomainEvent",
     "Event",
     "EventMetadata",
+    "FormField",
+    "FormMapped",
+    "FormProvider",
+    "HeldDeliveryTakenUp",
     "PairDissolved",
     "PairFormed",
     "ParticipantNominated",
@@ -64,8 +79,10 @@ __all__ = [
     "RoundRescheduled",
     "RoundScheduled",
     "RoundStarted",
+    "SealedDelivery",
     "SealedPersonalData",
     "Source",
+    "TakeUpOutcome",
     "UnknownEventTypeError",
     "UnsupportedSchemaVersionError",
     "current_version",

@@ -61,6 +61,15 @@ class SealedPersonalData(BaseModel):
     ]
 
 
+class SealedDelivery(SealedPersonalData):
+    """A whole delivery sealed as it came (up to the intake's 256 KB, base64 adds a third):
+    kept until staff can read it into an application, then its key is destroyed."""
+
+    ciphertext: Annotated[
+        str, StringConstraints(min_length=16, max_length=360_000), AfterValidator(_require_base64)
+    ]
+
+
 class DomainEvent(BaseModel):
     """Base of every event type; subclasses pin `type` and `schema_version` with literals."""
 

@@ -16,6 +16,7 @@ from events.applications import (
     ParticipantNominated,
 )
 from events.base import DomainEvent, UtcDateTime
+from events.forms import DeliveryHeld, FormMapped, HeldDeliveryTakenUp
 from events.pairs import PairDissolved, PairFormed, PlanRevised, PlanSubmitted, PresentationRecorded
 from events.personal_data import PersonalDataErased
 from events.round import (
@@ -52,7 +53,10 @@ Event = Annotated[
     | PlanDeadlinePassed
     | PresentationRecorded
     | RoundClosed
-    | PersonalDataErased,
+    | PersonalDataErased
+    | FormMapped
+    | DeliveryHeld
+    | HeldDeliveryTakenUp,
     Field(discriminator="type"),
 ]
 """Any event in the current (newest) version of its schema."""
@@ -84,6 +88,9 @@ EVENT_TYPES: Final[dict[str, type[DomainEvent]]] = {
         PresentationRecorded,
         RoundClosed,
         PersonalDataErased,
+        FormMapped,
+        DeliveryHeld,
+        HeldDeliveryTakenUp,
     )
 }
 """Event type name → its current model."""

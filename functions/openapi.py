@@ -24,12 +24,13 @@ def build_document() -> str:
     """The document as JSON text, generated from the intake, commands and queries routers."""
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+    from functions.commands.forms import router as forms
     from functions.commands.routes import router as commands
     from functions.intake.routes import router as intake
     from functions.queries.routes import router as queries
 
     app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
-    for router in (intake, commands, queries):
+    for router in (intake, commands, forms, queries):
         app.include_router(router)
     document = json.loads(
         app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION)

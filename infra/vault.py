@@ -21,7 +21,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from events import SealedPersonalData
+from events import SealedDelivery, SealedPersonalData
 
 _NONCE_BYTES = 12
 
@@ -81,6 +81,12 @@ def application_subject_id(source: str, round_id: str, delivery_id: str, role: s
     return derived_subject_id("application", source, round_id, delivery_id, role)
 
 
+def held_delivery_subject_id(provider: str, form_id: str, delivery_id: str) -> str:
+    """The subject of a delivery held whole until it can be read (`events.DeliveryHeld`): fixed
+    by the delivery's identity on its form, so a redelivery seals under the same key."""
+    return derived_subject_id("held-delivery", provider, form_id, delivery_id)
+
+
 class PersonalDataVault:
     """Seals and opens personal data; the only code that sees it in clear."""
 
@@ -96,17 +102,32 @@ class PersonalDataVault:
             subject_id=subject_id, ciphertext=base64.b64encode(nonce + ciphertext).decode()
         )
 
+    def seal_delivery(self, subject_id: str, body: bytes) -> SealedDelivery:
+        """A whole delivery's bytes, sealed as they came (no JSON around them to escape)."""
+        key = self._keyring.key_for(subject_id)
+        nonce = os.urandom(_NONCE_BYTES)
+        ciphertext = AESGCM(key).encrypt(nonce, body, subject_id.encode())
+        return SealedDelivery(
+            subject_id=subject_id, ciphertext=base64.b64encode(nonce + ciphertext).decode()
+        )
+
+    def open_delivery(self, sealed: SealedDelivery) -> bytes:
+        """The delivery's bytes; raises SubjectErasedError once its key is destroyed."""
+        return self._decrypt(sealed)
+
     def open(self, sealed: SealedPersonalData) -> dict[str, str]:
         """The clear data; raises SubjectErasedError once the subject's key is destroyed."""
+        opened: dict[str, str] = json.loads(self._decrypt(sealed))
+        return opened
+
+    def _decrypt(self, sealed: SealedPersonalData) -> bytes:
         key = self._keyring.existing_key(sealed.subject_id)
         if key is None:
             raise SubjectErasedError(sealed.subject_id)
         raw = base64.b64decode(sealed.ciphertext)
-        plaintext = AESGCM(key).decrypt(
+        return AESGCM(key).decrypt(
             raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], sealed.subject_id.encode()
         )
-        opened: dict[str, str] = json.loads(plaintext)
-        return opened
 
     def erase(self, subject_id: str) -> None:
         self._keyring.destroy(subject_id)

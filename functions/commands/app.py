@@ -1,4 +1,5 @@
-"""Lambda entry point of the staff commands: `/rounds…` writes and `/subjects/{id}/erasure`."""
+"""Lambda entry point of the staff commands: `/rounds…` writes, `/subjects/{id}/erasure`, and
+`/forms/{id}/…` (a form's mapping, its held deliveries taken up)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.commands import forms
 from functions.commands.problems import unsupported_media_type
 from functions.commands.requests import parse_json_body
 from functions.commands.routes import router
@@ -25,6 +27,7 @@ app = APIGatewayHttpResolver(
     json_body_deserializer=parse_json_body,
 )
 app.include_router(router)
+app.include_router(forms.router)
 register_problem_handlers(app)
 
 

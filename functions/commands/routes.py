@@ -134,7 +134,7 @@ def form_pair(
         (pair_id,) = (r.event.pair_id for r in result.events if isinstance(r.event, PairFormed))
         return PairCreated(round_id=round_id, pair_id=pair_id, version=result.version).model_dump()
 
-    answer = PairCreated.model_validate(_once(body, idempotency_key, work))
+    answer = PairCreated.model_validate(run_once(body, idempotency_key, work))
     location = {"Location": f"/rounds/{round_id}/pairs/{answer.pair_id}"}
     return Response(201, content_types.APPLICATION_JSON, answer, headers=location)
 
@@ -192,11 +192,11 @@ def erase_subject(
     """Erase a person: their data key is destroyed, every ciphertext for them unreadable."""
 
     def work() -> Answer:
-        erasure.erase(body.command(subject_id), actor=_actor(), correlation_id=_request_id())
+        erasure.erase(body.command(subject_id), actor=request_actor(), correlation_id=request_id())
         logger.info("subject erased", extra={"subject_id": subject_id})
         return ErasureAccepted(subject_id=subject_id).model_dump()
 
-    answer = ErasureAccepted.model_validate(_once(body, idempotency_key, work))
+    answer = ErasureAccepted.model_validate(run_once(body, idempotency_key, work))
     return Response(202, content_types.APPLICATION_JSON, answer)
 
 
@@ -207,15 +207,15 @@ def _round_command(
         result = _handle(command, round_id)
         return RoundVersion(round_id=round_id, version=result.version).model_dump()
 
-    return RoundVersion.model_validate(_once(body, key, work))
+    return RoundVersion.model_validate(run_once(body, key, work))
 
 
 def _handle(command: Command, round_id: str) -> HandleResult:
     result = bootstrap.command_handler().handle(
         command,
         stream_id=round_stream_id(round_id),
-        actor=_actor(),
-        correlation_id=_request_id(),
+        actor=request_actor(),
+        correlation_id=request_id(),
     )
     metrics.add_metric(name="CommandsApplied", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -230,21 +230,23 @@ def _handle(command: Command, round_id: str) -> HandleResult:
     return result
 
 
-def _once(body: BaseModel | dict[str, Any], key: str | None, work: Callable[[], Answer]) -> Answer:
+def run_once(
+    body: BaseModel | dict[str, Any], key: str | None, work: Callable[[], Answer]
+) -> Answer:
     event = router.current_event
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     request = None if key is None else Request(key, event.http_method, event.path, payload)
     return once(request, work, router.lambda_context)
 
 
-def _actor() -> str:
+def request_actor() -> str:
     """The IAM principal that signed the request (API Gateway verified it), pseudonymised."""
     context = router.current_event.raw_event.get("requestContext") or {}
     iam = (context.get("authorizer") or {}).get("iam") or {}
     return staff_actor(iam.get("userArn"))
 
 
-def _request_id() -> str:
+def request_id() -> str:
     context = router.current_event.raw_event.get("requestContext") or {}
-    request_id = context.get("requestId")
-    return request_id[:200] if isinstance(request_id, str) and request_id else str(uuid.uuid4())
+    found = context.get("requestId")
+    return found[:200] if isinstance(found, str) and found else str(uuid.uuid4())

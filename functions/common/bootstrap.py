@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_stepfunctions import SFNClient
 
-    from domain import Command, ErasePersonalData, RefuseForUnknownRound, RoundState
+    from domain import (
+        Command,
+        ErasePersonalData,
+        FormCommand,
+        FormState,
+        RefuseForUnknownRound,
+        RoundState,
+    )
     from infra.clock import Clock
     from infra.command_handler import (
         CommandHandler,
@@ -121,6 +128,14 @@ def erasure_handler() -> CommandHandler[ErasePersonalData, bool]:
     return _handler(decide_subject, evolve_subject)
 
 
+@cache
+def form_handler() -> CommandHandler[FormCommand, FormState]:
+    """Decisions on a form's stream (`form-<provider>-<id>`): its mapping, its held deliveries."""
+    from domain import decide_form, evolve_form
+
+    return _handler(decide_form, evolve_form)
+
+
 def _handler(
     decide: Decide[CommandT, StateT],
     evolve: Evolve[StateT],
@@ -200,6 +215,7 @@ def reset() -> None:
         command_handler,
         refusal_handler,
         erasure_handler,
+        form_handler,
         _retry_telemetry,
         vault,
         read_models,

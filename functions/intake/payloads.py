@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,12 @@ from pydantic import (
 
 from functions.common import ijson
 
+if TYPE_CHECKING:  # the events package is imported by the first delivery read, not cold
+    from events import FormField
+
+    FieldRefs = Callable[[FormField], str]
+    """Where a form holds each programme field: its ref, id or hidden name (`FormState.ref_for`)."""
+
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 256 * 1024
@@ -41,6 +47,20 @@ class MalformedPayloadError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+
+
+class UnreadableAnswersError(MalformedPayloadError):
+    """A Typeform delivery whose answers do not make an application under its form's mapping:
+    `missing` names the programme's fields that could not be read."""
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        names = (str(error["loc"][2]) for error in self.errors if len(error["loc"]) > 2)
+        return tuple(dict.fromkeys(names))[:20]
+
+
+def _programme_names(name: FormField) -> str:
+    return name
 
 
 def _plausible_instant(value: datetime) -> datetime:
@@ -87,6 +107,7 @@ class ApplicationForm(BaseModel):
 
 
 class _TypeformField(BaseModel, defer_build=True):
+    id: str | None = None
     ref: str | None = None
 
 
@@ -102,16 +123,12 @@ class _TypeformAnswer(BaseModel):
         return (self.model_extra or {}).get(self.type)
 
 
-class _TypeformHidden(BaseModel, defer_build=True):
-    round_id: RoundRef
-
-
 class _TypeformResponse(BaseModel, defer_build=True):
     form_id: str
     token: str
     submitted_at: Instant
-    hidden: _TypeformHidden
-    answers: list[_TypeformAnswer]
+    hidden: dict[str, Any] = Field(default_factory=dict)
+    answers: list[_TypeformAnswer] = Field(default_factory=list)
 
 
 class TypeformDelivery(BaseModel, defer_build=True):
@@ -146,7 +163,7 @@ def _forms_delivery() -> TypeAdapter[SubmittedApplication | SubmittedPlan]:
     return TypeAdapter(FormsDelivery)
 
 
-_TEXT_ANSWERS = (
+_TEXT_ANSWERS: tuple[FormField, ...] = (
     "org_number",
     "agency_name",
     "director_general",
@@ -157,20 +174,47 @@ _TEXT_ANSWERS = (
 )
 
 
-def parse_typeform(body: bytes) -> tuple[TypeformDelivery, ApplicationForm]:
-    """The delivery and the application its answers (found by `field.ref`) make up."""
+def parse_typeform(
+    body: bytes, refs: FieldRefs = _programme_names
+) -> tuple[TypeformDelivery, ApplicationForm]:
+    """The delivery and the application its answers make up (see `read_typeform`)."""
+    delivery = parse_typeform_delivery(body)
+    return delivery, read_typeform(delivery, refs)
+
+
+def parse_typeform_delivery(body: bytes) -> TypeformDelivery:
+    """A Typeform `form_response` delivery: its id, its form, its answers, not yet read."""
     delivery = _validate(lambda: TypeformDelivery.model_validate_json(body))
     _require_unambiguous(body)
+    return delivery
+
+
+def read_typeform(
+    delivery: TypeformDelivery, refs: FieldRefs = _programme_names
+) -> ApplicationForm:
+    """The application a delivery's answers make up: each programme field is the answer whose
+    `field.ref` or `field.id` is where `refs` says (its own name unless the form is mapped),
+    the round a hidden field. Raises `UnreadableAnswersError` naming what could not be read."""
     response = delivery.form_response
-    answers = {a.field.ref: a for a in response.answers if a.field.ref}
-    flat: dict[str, Any] = {ref: answers[ref].value() for ref in _TEXT_ANSWERS if ref in answers}
-    if "themes" in answers:
-        flat["themes"] = _chosen_labels(answers["themes"])
-    flat.update(round_id=response.hidden.round_id, submitted_at=response.submitted_at)
-    form = _validate(
-        lambda: ApplicationForm.model_validate(flat), prefix=("form_response", "answers")
-    )
-    return delivery, form
+    answers: dict[str, _TypeformAnswer] = {}
+    for answer in response.answers:
+        for key in (answer.field.ref, answer.field.id):
+            if key:
+                answers.setdefault(key, answer)
+    flat: dict[str, Any] = {
+        name: answers[refs(name)].value() for name in _TEXT_ANSWERS if refs(name) in answers
+    }
+    if refs("themes") in answers:
+        flat["themes"] = _chosen_labels(answers[refs("themes")])
+    if refs("round_id") in response.hidden:
+        flat["round_id"] = response.hidden[refs("round_id")]
+    flat["submitted_at"] = response.submitted_at
+    try:
+        return _validate(
+            lambda: ApplicationForm.model_validate(flat), prefix=("form_response", "answers")
+        )
+    except MalformedPayloadError as error:
+        raise UnreadableAnswersError(error.detail, error.errors) from None
 
 
 def parse_forms(body: bytes) -> SubmittedApplication | SubmittedPlan:

@@ -80,18 +80,17 @@ _RESPONSES = cast(
 
 @router.post("/webhooks/typeform", responses=_RESPONSES, tags=["intake"])
 def typeform_delivery() -> Response[DeliveryAnswer]:
-    """An application from Typeform (`Typeform-Signature: sha256=…`)."""
+    """An application from Typeform (`Typeform-Signature: sha256=…`), read through its form's
+    mapping; one whose answers cannot be read is held, sealed, and answered `refused`."""
     body, headers = _received("typeform")
     if not signatures.is_signed_by_typeform(secret("TYPEFORM_SECRET"), body, headers):
         raise UnauthenticatedDeliveryError
-    delivery, form = payloads.parse_typeform(body)
-    from functions.intake import deliveries
+    delivery = payloads.parse_typeform_delivery(body)
+    from functions.intake import forms
 
     with _busy_when_out_of_retries():
-        outcome = deliveries.record_application(
-            form, delivery_id=delivery.event_id, source="typeform", received_at=bootstrap.now()
-        )
-    return _answer(outcome, delivery.event_id, form.round_id)
+        outcome, round_id = forms.record_typeform(delivery, body, received_at=bootstrap.now())
+    return _answer(outcome, delivery.event_id, round_id)
 
 
 @router.post("/webhooks/forms", responses=_RESPONSES, tags=["intake"])
@@ -184,7 +183,7 @@ def _webhook_id(headers: dict[str, str]) -> str:
     return delivery_id
 
 
-def _answer(outcome: Outcome, delivery_id: str, round_id: str) -> Response[DeliveryAnswer]:
+def _answer(outcome: Outcome, delivery_id: str, round_id: str | None) -> Response[DeliveryAnswer]:
     _count(f"Deliveries{outcome.status.capitalize()}")
     logger.info(
         "delivery answered",

@@ -147,6 +147,15 @@ class Refusal(BaseModel):
     rule: str
     reason: str
     source: str
+    form_id: str | None = Field(
+        None, description="A delivery held because its answers could not be read: its form"
+    )
+    delivery_id: str | None = Field(None, description="The held delivery's id, as its sender gave")
+    taken_up: Literal["recorded", "duplicate", "refused", "erased"] | None = Field(
+        None,
+        description="A held delivery read again once its form was mapped: what became of it "
+        "(none: still held)",
+    )
 
 
 class RefusalList(BaseModel):

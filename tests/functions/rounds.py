@@ -29,7 +29,7 @@ from domain import (
     decide,
     evolve,
 )
-from domain.streams import round_stream_id
+from domain.streams import form_stream_id, round_stream_id
 from events import Event, PairFormed
 from functions.common import bootstrap
 from infra.command_handler import CommandHandler
@@ -172,3 +172,8 @@ def always_losing_handler() -> tuple[CommandHandler[Command, RoundState], Losing
         store, decide, evolve, ManualClock(datetime.now(UTC)), lambda: str(uuid.uuid4())
     )
     return handler, store
+
+
+def form_events(form_id: str, provider: str = "typeform") -> list[Event]:
+    """Every event on a form's stream (its mapping, its held deliveries)."""
+    return [r.event for r in bootstrap.event_store().read(form_stream_id(provider, form_id))]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain.streams import LEGACY_REFUSALS_STREAM, refusal_stream_id
-from events import AgencyApplied, ApplicationRefused
+from events import AgencyApplied, ApplicationRefused, DeliveryHeld
 from functions.common import bootstrap
 from infra.vault import application_subject_id
 from tests.domain.given import ESV, SKATTEVERKET, VI_KANSLA
@@ -23,7 +23,7 @@ from tests.functions.http import (
     typeform_payload,
     typeform_signature,
 )
-from tests.functions.rounds import ROUND_ID, Rounds
+from tests.functions.rounds import ROUND_ID, Rounds, form_events
 from tests.support.stack import FunctionsEnv
 
 EVENT_ID = "01HZX3K9T2TYPEFORM0000001"
@@ -314,7 +314,7 @@ def test_a_signed_body_that_is_not_a_json_object_is_a_bad_request(
         pytest.param({"agency_name": 42}, "agency_name", id="wrong type"),
     ],
 )
-def test_a_payload_not_matching_the_form_names_the_field_but_not_the_value(
+def test_a_signed_delivery_whose_answers_cannot_be_read_is_held_sealed_naming_the_field(
     rounds: Rounds, changes: dict[str, Any], field: str
 ) -> None:
     # GIVEN an open round
@@ -323,8 +323,13 @@ def test_a_payload_not_matching_the_form_names_the_field_but_not_the_value(
     # WHEN the delivery lacks a required answer or has one of the wrong shape
     reply = deliver_typeform(typeform_payload(EVENT_ID, **changes))
 
-    # THEN the problem names the field and never echoes what was sent
-    assert reply.status == 400
-    assert field in {loc for error in reply.body["errors"] for loc in error["loc"]}
+    # THEN it is answered refused (Typeform does not retry a 400: the application would be
+    # lost), naming the field but never the value; the round is untouched and the form holds
+    # the delivery, sealed
+    assert (reply.status, reply.body["status"]) == (202, "refused"), reply.body
+    assert field in reply.body["reason"]
     assert "not-an-address" not in json.dumps(reply.body)
     assert len(rounds.events()) == 2
+    held = [e for e in form_events("lT4Z3j") if isinstance(e, DeliveryHeld)]
+    assert [(e.delivery_id, e.missing) for e in held] == [(EVENT_ID, (field,))]
+    assert b"not-an-address" not in held[0].delivery.model_dump_json().encode()

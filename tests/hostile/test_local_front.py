@@ -206,3 +206,12 @@ def test_a_page_served_on_loopback_reads_the_api(front: tuple[str, int], host: s
     # THEN it is answered
     assert status == 200, reply
     assert "rounds" in json.loads(reply)
+
+
+def test_head_is_answered_with_headers_only(front: tuple[str, int]) -> None:
+    # WHEN a HEAD request comes for a route that takes GET only
+    status, reply = exchange(front, request("HEAD", "/rounds", [("Host", "localhost")]))
+
+    # THEN it is API Gateway's 404 for a method no route takes, with no body
+    assert status == 404
+    assert reply == b""

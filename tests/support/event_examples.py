@@ -14,7 +14,10 @@ from events import (
     ApplicationsClosed,
     ApplicationsOpened,
     ApplicationWithdrawn,
+    DeliveryHeld,
     Event,
+    FormMapped,
+    HeldDeliveryTakenUp,
     PairDissolved,
     PairFormed,
     ParticipantNominated,
@@ -29,6 +32,7 @@ from events import (
     RoundRescheduled,
     RoundScheduled,
     RoundStarted,
+    SealedDelivery,
     SealedPersonalData,
 )
 
@@ -126,6 +130,26 @@ _ALL: tuple[Event, ...] = (
     ),
     PersonalDataErased(
         subject_id=sealed(1).subject_id, retention_decision="Gallringsbeslut 2016:4"
+    ),
+    FormMapped(
+        provider="typeform",
+        form_id="lT4Z3j",
+        fields={"org_number": "ecbb3121-7bd7-4a57-9a1c-2b1c0d9e4f11", "round_id": "omgang"},
+    ),
+    DeliveryHeld(
+        provider="typeform",
+        form_id="lT4Z3j",
+        delivery_id="01HZX3K9T2HELD0000000001",
+        received_at=AT,
+        missing=("org_number",),
+        reason="the answers could not be read as an application (org_number)",
+        delivery=SealedDelivery(subject_id=sealed(9).subject_id, ciphertext="c2VhbGVkLWRlbGl2ZXJ5"),
+    ),
+    HeldDeliveryTakenUp(
+        form_id="lT4Z3j",
+        delivery_id="01HZX3K9T2HELD0000000001",
+        outcome="recorded",
+        round_id="2015-3",
     ),
 )
 
