@@ -84,6 +84,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="load round 3 of 2015 through the HTTP API and walk it to closed, then keep serving",
     )
+    serve.add_argument(
+        "--data",
+        metavar="DIR",
+        default=os.environ.get("PROGRAMME_DATA") or None,
+        help=(
+            "keep what the system acknowledged in DIR (a journal of every write, the secrets, "
+            "the KMS key) and restore it at the next start (default: $PROGRAMME_DATA; unset: "
+            "in memory only)"
+        ),
+    )
+    serve.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --data: delete what DIR holds and start afresh",
+    )
     demo = commands.add_parser(
         "demo",
         help="walk round 3 of 2015 end to end through the local stack's HTTP API and print it",
@@ -138,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from programme.serve import serve_command
 
-        return serve_command(args.port, args.clock, args.demo)
+        return serve_command(args.port, args.clock, args.demo, args.data, args.fresh)
     if args.command == "demo":
         from programme.serve import demo_command
 

@@ -13,8 +13,9 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Final
 
@@ -29,6 +30,7 @@ from programme.round3 import data as r3
 from programme.round3.loader import Round3Loader, StateMachineTimeoutError
 from programme.stack import clock as clocks
 from programme.stack.clock import LocalClock
+from programme.stack.data_dir import DataDir, DataDirError
 from programme.stack.environment import InvalidSecretError, WebhookSecrets, webhook_secrets
 from programme.stack.stack import LocalStack, StackInfo
 
@@ -40,21 +42,39 @@ class Stopped(BaseException):  # a signal, like KeyboardInterrupt: not an error
     """SIGINT or SIGTERM arrived: stop the stack and exit 0."""
 
 
-def serve_command(port: int, clock_option: str | None, demo: bool) -> int:
-    """`programme serve`: the stack until Ctrl-C; with `demo`, round 3 loaded first."""
+def serve_command(
+    port: int, clock_option: str | None, demo: bool, data: str | None = None, fresh: bool = False
+) -> int:
+    """`programme serve`: the stack until Ctrl-C; with `demo`, round 3 loaded first (into an
+    empty data folder only); with `data`, what it acknowledged is kept there across restarts."""
     console = _console()
     _configure_logging(console)
-    clock_option = clock_option or (DEMO_CLOCK if demo else clocks.WALL)
     try:
+        folder = _data_dir(data, fresh)
+        if demo and folder is not None and not folder.is_empty():
+            console.print(
+                f"{folder.path} already holds a system: round 3 is not loaded again "
+                "(--fresh starts afresh)"
+            )
+            demo = False
+            clock_option = clock_option or clocks.WALL
+        clock_option = clock_option or (DEMO_CLOCK if demo else clocks.WALL)
         clock = clocks.parse_clock(clock_option)
         if demo:
             _check_demo_clock(clock)
-        secrets = webhook_secrets()
-    except (ValueError, InvalidSecretError) as error:
+        secrets = webhook_secrets() if folder is None else folder.secrets()
+    except (ValueError, InvalidSecretError, DataDirError) as error:
         console.print(f"[red]programme serve: {error}[/red]")
         return 2
     loading = "round 3 of 2015 (the demo)" if demo else None
-    stack = LocalStack(port=port, clock=clock, secrets=secrets, loading=loading)
+    stack = LocalStack(
+        port=port,
+        clock=clock,
+        secrets=secrets,
+        loading=loading,
+        data=folder,
+        on_restore=_restore_progress(console),
+    )
     with _stopped_by_signals():
         try:
             info = _start(console, stack)
@@ -82,6 +102,23 @@ def serve_command(port: int, clock_option: str | None, demo: bool) -> int:
         finally:
             _stop(console, stack)
     return 0
+
+
+def _data_dir(data: str | None, fresh: bool) -> DataDir | None:
+    if data is None:
+        return None
+    folder = DataDir(Path(data))
+    if fresh:
+        folder.wipe()
+    folder.is_empty()  # opens the journal: one that is not a journal is refused here, not later
+    return folder
+
+
+def _restore_progress(console: Console) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        console.print(f"restoring from the journal: {done}/{total} writes", highlight=False)
+
+    return report
 
 
 def demo_command(port: int) -> int:
@@ -172,10 +209,20 @@ def print_where(
             for job in info.jobs
         ),
         ("clock", clocks.describe(clock)),
+        (
+            "data",
+            "in memory: gone when it stops (--data DIR keeps it)"
+            if info.data_dir is None
+            else f"{info.data_dir}  ({info.restored} writes restored)",
+        ),
         *(
             (
                 name,
-                f"{value}  (generated)" if name in secrets.generated else "(from the environment)",
+                f"{value}  (generated)"
+                if name in secrets.generated
+                else f"{value}  (kept in {info.data_dir})"
+                if name in secrets.kept
+                else "(from the environment)",
             )
             for name, value in secrets.as_environment().items()
         ),
@@ -195,6 +242,9 @@ def _start(console: Console, stack: LocalStack) -> StackInfo | None:
     try:
         with console.status("Starting the local stack: moto, tables, state machine, handlers…"):
             info = stack.start()
+    except DataDirError as error:
+        console.print(f"[red]programme serve: {error}[/red]")
+        return None
     except OSError as error:
         console.print(
             f"[red]cannot serve on 127.0.0.1:{stack.port}: {error.strerror or error}[/red] "

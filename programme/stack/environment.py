@@ -53,6 +53,7 @@ class WebhookSecrets:
     # The key of the staff actors' pseudonyms (functions/commands/actors.py): new each start,
     # like the stack's data; nobody needs it to send anything, so it is not printed.
     actor_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    kept: tuple[str, ...] = ()  # the variables that were unset, so read from the data folder
 
     def as_environment(self) -> dict[str, str]:
         """The webhook secrets, as the senders need them (and the console shows them)."""

@@ -32,6 +32,7 @@ from moto.server import ThreadedMotoServer
 from functions.commands import idempotency
 from functions.common import bootstrap
 from infra.clock import Clock, wall_clock
+from programme.stack.data_dir import DataDir
 from programme.stack.destinations import FailureQueues
 from programme.stack.environment import (
     QUIET_POWERTOOLS,
@@ -45,12 +46,14 @@ from programme.stack.environment import (
 )
 from programme.stack.functions import INVOCATION_LOCK, LocalFunction, template_functions
 from programme.stack.http_front import LocalHttpApi, LocalHttpServer
+from programme.stack.journal import journal_dynamodb_writes, replay
 from programme.stack.lambdas import LocalLambdas, install, uninstall
 from programme.stack.lifecycle import (
     LIFECYCLE_FUNCTIONS,
     configure_moto_server,
     create_round_lifecycle,
 )
+from programme.stack.local_kms import keep_kms_key
 from programme.stack.moto_dynamodb import serialise_moto_dynamodb
 from programme.stack.routes import http_routes
 from programme.stack.scheduler import DailyJob, SchedulerThread, scheduled_jobs
@@ -83,6 +86,10 @@ class StackInfo:
     stream_arn: str
     secrets: WebhookSecrets
     jobs: tuple[DailyJob, ...] = ()
+    data_dir: str | None = None
+    """Where what it acknowledged is kept (`--data`); None: in memory, gone at the stop."""
+    restored: int = 0
+    """DynamoDB writes replayed from the data folder's journal at the start."""
 
 
 @dataclass
@@ -113,8 +120,14 @@ class LocalStack:
         template: Template | None = None,
         pump_interval: float = 0.2,
         loading: str | None = None,
+        data: DataDir | None = None,
+        on_restore: Callable[[int, int], None] | None = None,
     ) -> None:
-        """`loading`: what `/ready` waits for after the start (the demo, say) until `ready()`."""
+        """`loading`: what `/ready` waits for after the start (the demo, say) until `ready()`.
+        `data`: the folder that keeps what was acknowledged (`data_dir`), restored at the start
+        (`on_restore(done, total)` reports the replay's progress)."""
+        self.data = data
+        self.on_restore = on_restore
         self.port = port
         self.loading = loading
         self.clock = clock
@@ -149,6 +162,11 @@ class LocalStack:
     def _start(self, running: _Running) -> StackInfo:
         # The port first: when it is taken, fail before anything else starts.
         running.http = LocalHttpServer((HOST, self.port))
+        journal = None
+        if self.data is not None:  # journaled under the lock, so installed before it
+            journal = self.data.journal()
+            running.undo.append(journal.close)
+            running.undo.append(journal_dynamodb_writes(journal))
         running.undo.append(serialise_moto_dynamodb())
         moto_url = self._start_moto(running)
         running.environment.unset(UNSET)
@@ -167,10 +185,15 @@ class LocalStack:
         stream_arn = dynamodb.describe_table(TableName=tables[EVENT_STORE])["Table"][
             "LatestStreamArn"
         ]
+        restored = 0
+        if journal is not None:
+            restored = replay(journal, moto_url, REGION, self.on_restore or _quietly)
         kms = self._client(running, session.client("kms"))
         key_id = kms.create_key(Description="Wraps each data subject's own data key (local)")[
             "KeyMetadata"
         ]["KeyId"]
+        if self.data is not None:
+            key_id = keep_kms_key(self.data, key_id)
         sqs: SQSClient = self._client(running, session.client("sqs"))
         queues = {
             logical_id: sqs.create_queue(QueueName=logical_id)["QueueUrl"]
@@ -211,6 +234,8 @@ class LocalStack:
             stream_arn=stream_arn,
             secrets=self.secrets,
             jobs=tuple(jobs),
+            data_dir=None if self.data is None else str(self.data.path),
+            restored=restored,
         )
 
     def _start_moto(self, running: _Running) -> str:
@@ -320,6 +345,10 @@ class LocalStack:
             if not started or time.monotonic() > deadline:
                 return sorted(thread.name for thread in started)
             time.sleep(0.05)
+
+
+def _quietly(done: int, total: int) -> None:
+    pass
 
 
 def _stop_executions(sfn: SFNClient, state_machine_arn: str) -> None:

@@ -139,6 +139,34 @@ def test_serve_on_a_port_in_use_says_so_and_exits_1(
     assert "--port" in out
 
 
+def test_serve_with_a_data_folder_it_cannot_write_says_so_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a data folder that cannot be made (its parent is a file)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    # WHEN `programme serve --data <it>`
+    code = serve_command(0, None, demo=False, data=str(blocker / "data"))
+    # THEN exit 2 with the folder and the reason, no traceback, and nothing started
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2
+    assert f"the data folder {blocker / 'data'} cannot be written: Not a directory" in out
+    assert "Traceback" not in out
+
+
+def test_serve_with_a_journal_that_is_not_one_says_so_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a data folder whose journal is not a SQLite file
+    (tmp_path / "journal.sqlite3").write_bytes(b"this is not a database" * 100)
+    # WHEN `programme serve --data <it>`
+    code = serve_command(0, None, demo=False, data=str(tmp_path))
+    # THEN exit 2, naming the journal
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2
+    assert f"cannot open the journal {tmp_path / 'journal.sqlite3'}" in out
+
+
 def probe(server: LocalHttpServer, path: str) -> tuple[int, dict[str, str]]:
     host, port = server.server_address[:2]
     connection = http.client.HTTPConnection(str(host), port, timeout=10)
