@@ -81,17 +81,20 @@ def map_form(
 
     def work() -> Answer:
         handler = bootstrap.form_handler()
+        stream_id = form_stream_id("typeform", form_id)
+        loaded = handler.load(stream_id)
         result = handler.handle(
             MapForm("typeform", form_id, body.fields),
-            stream_id=form_stream_id("typeform", form_id),
+            stream_id=stream_id,
             actor=request_actor(),
             correlation_id=request_id(),
+            loaded=loaded,
         )
-        state = handler.load(form_stream_id("typeform", form_id)).state
-        held = 0 if state is None else len(state.held)
-        fields = {} if state is None else dict(state.fields)
+        # A mapping replaces the form's whole mapping and holds no delivery: the answer is the
+        # body's fields and what the form held when it was loaded, with no second read.
+        held = 0 if loaded.state is None else len(loaded.state.held)
         return FormMapping(
-            form_id=form_id, fields=fields, held=held, version=result.version
+            form_id=form_id, fields=dict(body.fields), held=held, version=result.version
         ).model_dump()
 
     answer = FormMapping.model_validate(run_once(body, idempotency_key, work))

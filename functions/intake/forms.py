@@ -29,6 +29,7 @@ from functions.common import bootstrap
 from functions.intake import payloads
 from functions.intake.deliveries import Outcome, record_application
 from functions.intake.payloads import TypeformDelivery, UnreadableAnswersError
+from infra.command_handler import Loaded
 from infra.vault import SubjectErasedError, held_delivery_subject_id
 
 logger = Logger(child=True)
@@ -47,11 +48,11 @@ def record_typeform(
     delivery: TypeformDelivery, body: bytes, *, received_at: datetime
 ) -> tuple[Outcome, str | None]:
     """What became of a delivery, and the round it named (None when it could not be read)."""
-    form_id = delivery.form_response.form_id
+    loaded = bootstrap.form_handler().load(form_stream_id(PROVIDER, delivery.form_response.form_id))
     try:
-        form = payloads.read_typeform(delivery, form_state(form_id).ref_for)
+        form = payloads.read_typeform(delivery, (loaded.state or EMPTY_FORM).ref_for)
     except UnreadableAnswersError as error:
-        return hold(delivery, body, error, received_at=received_at), None
+        return hold(delivery, body, error, loaded, received_at=received_at), None
     outcome = record_application(
         form, delivery_id=delivery.event_id, source="typeform", received_at=received_at
     )
@@ -59,9 +60,14 @@ def record_typeform(
 
 
 def hold(
-    delivery: TypeformDelivery, body: bytes, error: UnreadableAnswersError, *, received_at: datetime
+    delivery: TypeformDelivery,
+    body: bytes,
+    error: UnreadableAnswersError,
+    loaded: Loaded[FormState],
+    *,
+    received_at: datetime,
 ) -> Outcome:
-    """Keep the delivery sealed on its form's stream, with what could not be read."""
+    """Keep the delivery sealed on its form's stream (`loaded`), with what could not be read."""
     form_id = delivery.form_response.form_id
     missing = error.missing
     reason = (
@@ -71,7 +77,6 @@ def hold(
     )[:500]
     handler = bootstrap.form_handler()
     stream_id = form_stream_id(PROVIDER, form_id)
-    loaded = handler.load(stream_id)
     if delivery.event_id in (loaded.state or EMPTY_FORM).seen:  # before sealing: no new key
         return Outcome("duplicate", "this delivery was received before; it is held")
     subject = held_delivery_subject_id(PROVIDER, form_id, delivery.event_id)

@@ -71,11 +71,20 @@ class Journal:
             (count,) = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()
         return int(count)
 
-    def entries(self) -> Iterator[tuple[str, bytes]]:
-        with self._lock:
-            rows = self._db.execute("SELECT operation, body FROM requests ORDER BY seq").fetchall()
-        for operation, body in rows:
-            yield str(operation), bytes(body)
+    def entries(self, batch: int = 1000) -> Iterator[tuple[str, bytes]]:
+        """In order, a batch at a time: a long journal is never all in memory at once."""
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT seq, operation, body FROM requests WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (after, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for seq, operation, body in rows:
+                after = seq
+                yield str(operation), bytes(body)
 
     def close(self) -> None:
         with self._lock:

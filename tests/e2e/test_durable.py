@@ -36,9 +36,9 @@ from infra.keyring_dynamodb import KmsDynamoDBKeyring
 from infra.vault import PersonalDataVault, SubjectErasedError, application_subject_id
 from programme.client import ApiClient, Reply
 from programme.stack.environment import REGION, WebhookSecrets
+from tests.e2e.processes import ROOT, Served, start_serve
 from tests.e2e.targets import poll_until
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
 MOTO = re.compile(r"moto \(AWS\)\s+(http://127\.0\.0\.1:\d+)")
 ROUND = "2027-1"
@@ -47,41 +47,21 @@ KILL_AFTER = 20  # answers "recorded" before the kill
 AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": REGION}
 
 
-class Served:
-    def __init__(self, process: subprocess.Popen[str], lines: list[str]) -> None:
-        self.process, self.lines = process, lines
-
-    def found(self, pattern: re.Pattern[str]) -> str:
-        poll_until(lambda: any(pattern.search(line) for line in self.lines), "started", timeout=90)
-        return next(m[1] for line in self.lines if (m := pattern.search(line)))
-
-
 @contextmanager
 def serving(data: Path) -> Iterator[Served]:
     environment = {k: v for k, v in os.environ.items() if not k.endswith("_SECRET")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "programme.cli", "serve", "--port", "0", "--data", str(data)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
-    reader.start()
+    served = start_serve("--port", "0", "--data", str(data), env=environment)
     try:
-        yield Served(process, lines)
+        yield served
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        if served.process.poll() is None:
+            served.process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
+                served.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        reader.join(timeout=5)
+                served.process.kill()
+                served.process.wait()
+        served.reader.join(timeout=5)
 
 
 def org_number(n: int) -> str:
@@ -157,7 +137,7 @@ def test_what_was_answered_survives_a_sigkill_and_a_restart(tmp_path: Path) -> N
     data = tmp_path / "data"
     # GIVEN `programme serve --data DIR` with an open round, and one applicant erased
     with serving(data) as first:
-        api = ApiClient(first.found(SERVING), kept_secrets(data))
+        api = ApiClient(first.found(SERVING, "serving", timeout=90), kept_secrets(data))
         schedule(api)
         erased = send(api, 0)
         assert erased is not None
@@ -189,8 +169,8 @@ def test_what_was_answered_survives_a_sigkill_and_a_restart(tmp_path: Path) -> N
 
     # AND it is started again on the same folder
     with serving(data) as second:
-        api = ApiClient(second.found(SERVING), kept_secrets(data))
-        moto = second.found(MOTO)
+        api = ApiClient(second.found(SERVING, "serving", timeout=90), kept_secrets(data))
+        moto = second.found(MOTO, "moto is up", timeout=90)
         poll_until(lambda: api.request("GET", "/ready").status == 200, "ready", timeout=60)
 
         # THEN each delivery answered "recorded" is a duplicate now; every other is recorded once

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
-import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.processes import start_serve
 from tests.e2e.targets import poll_until
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
 API = re.compile(r"HTTP API\s+(http://127\.0\.0\.1:\d+)")
 
@@ -29,17 +25,8 @@ def test_programme_serve_stops_on_a_signal_with_exit_0_and_no_thread_left(
     stop_signal: signal.Signals,
 ) -> None:
     # GIVEN `programme serve` on a free port, serving
-    server = subprocess.Popen(
-        [sys.executable, "-m", "programme.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(server.stdout or []), daemon=True)
-    reader.start()
+    served = start_serve("--port", "0")
+    server, lines, reader = served.process, served.lines, served.reader
     try:
         poll_until(lambda: any(SERVING.search(line) for line in lines), "serving", timeout=60)
         (url,) = [m[1] for line in lines if (m := SERVING.search(line))]
@@ -74,17 +61,8 @@ def ready_status(url: str) -> int:
 
 def test_ready_answers_503_while_the_demo_loads_and_200_once_it_is_walked() -> None:
     # GIVEN `programme serve --demo` started, its API up and round 3 not yet walked
-    server = subprocess.Popen(
-        [sys.executable, "-m", "programme.cli", "serve", "--demo", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(server.stdout or []), daemon=True)
-    reader.start()
+    served = start_serve("--demo", "--port", "0")
+    server, lines, reader = served.process, served.lines, served.reader
     try:
         poll_until(lambda: any(API.search(line) for line in lines), "the API is up", timeout=60)
         (url,) = [m[1] for line in lines if (m := API.search(line))]
