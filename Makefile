@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 CHECKOV_LOCK := requirements/checkov.lock
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: run demo test lint types check-template unit bench lock clean
+.PHONY: run run-fresh demo test lint types check-template unit bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 
 # The whole system on this machine (moto, no AWS account), round 3 of 2015 loaded through its
 # HTTP API and walked to closed by the state machine, then serving on 127.0.0.1:$${PORT:-8080}.
+# What it acknowledges is kept in $(DATA) (ignored by git) and restored at the next `make run`;
+# `make run-fresh` starts afresh.
+DATA ?= .programme-data
 run: $(STAMP)
-	$(BIN)/programme serve --demo
+	$(BIN)/programme serve --demo --data $(DATA)
+
+run-fresh: $(STAMP)
+	$(BIN)/programme serve --demo --data $(DATA) --fresh
 
 demo: run
 
