@@ -122,7 +122,14 @@ STREAM_READ = {
     "dynamodb:GetShardIterator",
     "dynamodb:ListStreams",
 }
-APPEND_TO_STREAMS = {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"}
+APPEND_TO_STREAMS = {
+    "dynamodb:GetItem",  # the tip: head and snapshot
+    "dynamodb:Query",
+    "dynamodb:PutItem",  # these three inside TransactWriteItems only (the test below)
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+}
+TIP_ATTRIBUTES = ["stream_id", "version", "head", "snapshot", "snapshot_version", "snapshot_format"]
 
 # The reviewed grants: for each function, the actions on each resource its code calls
 # (template logical id, or the SSM parameters by their template parameter). Widening one is a
@@ -143,7 +150,9 @@ REVIEWED_GRANTS: dict[str, dict[str, set[str]]] = {
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         },
-        "SubjectKeysTable": {"dynamodb:PutItem"},
+        # Reviewed: taking up a held delivery opens its sealed copy and seals its people.
+        "SubjectKeysTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "PersonalDataKey": {"kms:GenerateDataKey", "kms:Decrypt"},
         "ActorPseudonymKeyParameter": {"ssm:GetParameter"},
     },
     "QueriesFunction": {"ReadModelTable": {"dynamodb:GetItem", "dynamodb:Query"}},
@@ -403,7 +412,33 @@ def test_queries_cannot_write_anything() -> None:
     assert not _policy_templates(queries)
 
 
-def test_subject_keys_are_created_only_by_intake_and_erased_only_by_commands() -> None:
+def test_the_event_store_is_written_only_inside_transactions_and_never_deleted_from() -> None:
+    resources = _resources()
+    for name, function in _of_type(resources, FUNCTION).items():
+        on_store = [
+            s for s in _statements(function) if "EventStoreTable" in _references(s["Resource"])
+        ]
+        for statement in on_store:
+            writes = _actions(statement) - READ_ONLY_DYNAMODB - STREAM_READ
+            # THEN no function may delete an event, or write outside a transaction
+            assert "dynamodb:DeleteItem" not in writes, name
+            if not writes:
+                continue
+            condition = statement["Condition"]
+            assert condition["StringEquals"] == {
+                "dynamodb:EnclosingOperation": "TransactWriteItems"
+            }, (name, statement["Sid"])
+            # AND an update may touch only the tip's attributes, never an event's
+            if "dynamodb:UpdateItem" in writes:
+                assert writes == {"dynamodb:UpdateItem"}, (name, statement["Sid"])
+                assert condition["ForAllValues:StringEquals"] == {
+                    "dynamodb:Attributes": TIP_ATTRIBUTES
+                }
+            else:
+                assert set(condition) == {"StringEquals"}, (name, statement["Sid"])
+
+
+def test_subject_keys_are_minted_with_a_wrapped_key_and_erased_only_by_commands() -> None:
     resources = _resources()
 
     def puts(function: str) -> list[dict[str, Any]]:
@@ -414,24 +449,30 @@ def test_subject_keys_are_created_only_by_intake_and_erased_only_by_commands() -
             and "SubjectKeysTable" in _references(s["Resource"])
         ]
 
-    # THEN intake writes wrapped keys and nothing else, commands tombstones and nothing else
-    (create,) = puts("IntakeFunction")
-    assert create["Condition"] == {
+    wrapped = {
         "ForAllValues:StringEquals": {
             "dynamodb:Attributes": ["subject_id", "wrapped_key", "created_at"]
         }
     }
-    (erase,) = puts("CommandsFunction")
-    assert erase["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["subject_id", "erased_at"]}
-    }
-    # AND intake may use the personal-data key only for data keys bound to a subject
-    (seal,) = [
-        s
-        for s in _statements(resources["IntakeFunction"])
-        if "PersonalDataKey" in _references(s["Resource"])
-    ]
-    assert seal["Condition"] == {"StringLike": {"kms:EncryptionContext:subject": "subj-*"}}
+    tombstone = {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["subject_id", "erased_at"]}}
+    # THEN intake writes wrapped keys and nothing else; commands tombstones, and wrapped keys
+    # for the people of a held delivery it takes up
+    assert [s["Condition"] for s in puts("IntakeFunction")] == [wrapped]
+    assert sorted(map(str, (s["Condition"] for s in puts("CommandsFunction")))) == sorted(
+        map(str, [tombstone, wrapped])
+    )
+    # AND no function deletes a key: erasure leaves a tombstone that says when
+    for name, function in _of_type(resources, FUNCTION).items():
+        granted = _granted(function).get("SubjectKeysTable", set())
+        assert not granted & {"dynamodb:DeleteItem", "dynamodb:UpdateItem"}, name
+    # AND the personal-data key serves only data keys bound to a subject
+    for name in ("IntakeFunction", "CommandsFunction"):
+        (seal,) = [
+            s
+            for s in _statements(resources[name])
+            if "PersonalDataKey" in _references(s["Resource"])
+        ]
+        assert seal["Condition"] == {"StringLike": {"kms:EncryptionContext:subject": "subj-*"}}
 
 
 def test_the_public_intake_function_has_a_concurrency_cap() -> None:

@@ -53,3 +53,28 @@ def test_an_erased_subject_stays_erased_for_every_container(functions_env: Funct
 def test_derived_subject_ids_are_stable_and_distinct() -> None:
     assert derived_subject_id("d-1", "contact") == derived_subject_id("d-1", "contact")
     assert derived_subject_id("d-1", "contact") != derived_subject_id("d-1", "director_general")
+
+
+def test_a_key_minted_in_a_race_with_the_erasure_never_replaces_the_tombstone(
+    functions_env: FunctionsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a subject erased after a container read that they had no key yet
+    subject = derived_subject_id("delivery-3", "contact")
+    racing = keyring(functions_env)
+    PersonalDataVault(keyring(functions_env)).erase(subject)
+    real_item = racing._item
+    reads: list[str] = []
+
+    def stale_first(subject_id: str) -> bytes | None:
+        reads.append(subject_id)
+        return None if len(reads) == 1 else real_item(subject_id)
+
+    monkeypatch.setattr(racing, "_item", stale_first)
+    # WHEN that container mints their key (IAM cannot require the condition; the code does)
+    with pytest.raises(SubjectErasedError):
+        racing.key_for(subject)
+    # THEN the tombstone stands
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=functions_env.tables["SubjectKeysTable"], Key={"subject_id": {"S": subject}}
+    )["Item"]
+    assert set(item) == {"subject_id", "erased_at"}
