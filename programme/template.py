@@ -14,7 +14,11 @@ import yaml
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        CreateTableInputTypeDef,
+        PointInTimeRecoverySpecificationTypeDef,
+        SSESpecificationTypeDef,
+    )
 
 TEMPLATE_PATH: Final = Path(__file__).resolve().parent.parent / "template.yaml"
 Template = dict[str, Any]
@@ -66,11 +70,18 @@ def create_tables(client: DynamoDBClient, template: Template) -> dict[str, str]:
     names: dict[str, str] = {}
     for logical_id, table in dynamodb_tables(template).items():
         client.create_table(**table)
-        ttl = template["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+        props = template["Resources"][logical_id]["Properties"]
+        ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             client.update_time_to_live(
                 TableName=table["TableName"],
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        recovery = props.get("PointInTimeRecoverySpecification")
+        if recovery and recovery.get("PointInTimeRecoveryEnabled"):
+            client.update_continuous_backups(
+                TableName=table["TableName"],
+                PointInTimeRecoverySpecification=_recovery(recovery),
             )
         names[logical_id] = table["TableName"]
     return names
@@ -91,4 +102,24 @@ def _create_table_input(logical_id: str, props: Mapping[str, Any]) -> CreateTabl
     if "StreamSpecification" in props:
         view = props["StreamSpecification"]["StreamViewType"]
         table["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+    if "SSESpecification" in props:
+        table["SSESpecification"] = _encryption(props["SSESpecification"])
     return table
+
+
+def _encryption(spec: Mapping[str, Any]) -> SSESpecificationTypeDef:
+    """CloudFormation's SSESpecification as the API takes it (`SSEEnabled` is `Enabled`). A key
+    given by an intrinsic (a key of the stack) is left to moto, which makes its own."""
+    encryption: SSESpecificationTypeDef = {"Enabled": bool(spec.get("SSEEnabled"))}
+    if isinstance(spec.get("SSEType"), str):
+        encryption["SSEType"] = spec["SSEType"]
+    if isinstance(spec.get("KMSMasterKeyId"), str):
+        encryption["KMSMasterKeyId"] = spec["KMSMasterKeyId"]
+    return encryption
+
+
+def _recovery(spec: Mapping[str, Any]) -> PointInTimeRecoverySpecificationTypeDef:
+    recovery: PointInTimeRecoverySpecificationTypeDef = {"PointInTimeRecoveryEnabled": True}
+    if isinstance(spec.get("RecoveryPeriodInDays"), int):
+        recovery["RecoveryPeriodInDays"] = spec["RecoveryPeriodInDays"]
+    return recovery

@@ -54,6 +54,30 @@ def test_the_table_moto_builds_from_the_template_has_the_keys_and_the_stream(
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
+def test_the_tables_moto_builds_are_encrypted_and_recoverable_as_the_template_says(
+    dynamodb_client: DynamoDBClient, template_tables: dict[str, str]
+) -> None:
+    resources = _resources()
+    assert set(template_tables) == set(_of_type(resources, "AWS::DynamoDB::Table"))
+    for logical_id, name in template_tables.items():
+        props = resources[logical_id]["Properties"]
+        # WHEN each local table is described
+        table = dynamodb_client.describe_table(TableName=name)["Table"]
+        backups = dynamodb_client.describe_continuous_backups(TableName=name)
+        recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        # THEN it is encrypted at rest as the deployed table is
+        encrypted = props.get("SSESpecification", {}).get("SSEEnabled", False)
+        assert table.get("SSEDescription", {}).get("Status") == (
+            "ENABLED" if encrypted else None
+        ), logical_id
+        # AND point-in-time recovery is on, for its period, exactly where the template says
+        wanted = props.get("PointInTimeRecoverySpecification", {})
+        on = wanted.get("PointInTimeRecoveryEnabled", False)
+        assert recovery["PointInTimeRecoveryStatus"] == ("ENABLED" if on else "DISABLED")
+        if "RecoveryPeriodInDays" in wanted:
+            assert recovery["RecoveryPeriodInDays"] == wanted["RecoveryPeriodInDays"]
+
+
 def test_short_form_intrinsics_are_read_as_their_long_form(tmp_path: Path) -> None:
     # GIVEN a template using the short forms, and a table with a name of its own
     path = tmp_path / "template.yaml"
