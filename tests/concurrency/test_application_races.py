@@ -75,6 +75,7 @@ class Sender:
         self.retries = retries
         self.answers: dict[str, list[str]] = defaultdict(list)
         self.busy: Counter[str] = Counter()
+        self.first_sends: list[str] = []  # the label of each racing delivery's first send
         self._lock = threading.Lock()
 
     def send(self, body: bytes, *, race: bool) -> str:
@@ -83,7 +84,11 @@ class Sender:
         if race:
             self.store.arm()
         for sent in range(1, REDELIVERIES + 1):
-            self.retries.working_on(f"{delivery_id}#{threading.get_ident()}#{sent}")
+            label = f"{delivery_id}#{threading.get_ident()}#{sent}"
+            self.retries.working_on(label)
+            if race and sent == 1:
+                with self._lock:
+                    self.first_sends.append(label)
             try:
                 outcome = deliveries.record_application(
                     form, delivery_id=delivery_id, source="typeform", received_at=datetime.now(UTC)
@@ -130,13 +135,29 @@ def test_a_burst_of_applications_records_each_once_whatever_the_races(
         f"tf-burst-{n:03d}" for n in range(APPLICATIONS)
     )
     assert len({a.org_number for a in applied}) == APPLICATIONS
-    # AND each delivery was answered `recorded` once; every other copy `duplicate`
-    for delivery_id, answers in sender.answers.items():
-        assert sorted(answers).count("recorded") == 1, (delivery_id, answers)
-        assert set(answers) <= {"recorded", "duplicate"}, (delivery_id, answers)
+    # AND each delivery was answered `recorded` exactly once: one sent once, only that; one
+    # sent twice at once and again afterwards, `duplicate` for both of its other copies
+    assert {delivery_id: sorted(answers) for delivery_id, answers in sender.answers.items()} == {
+        f"tf-burst-{n:03d}": ["duplicate", "duplicate", "recorded"]
+        if n < DUPLICATED
+        else ["recorded"]
+        for n in range(APPLICATIONS)
+    }
     assert late == ["duplicate"] * DUPLICATED
-    # AND races happened: the first wave alone makes every racer but one retry
-    assert retries.total >= len(sends) - 1
+    # AND the first wave had exactly one winner: each of the other 47 racers lost its first
+    # append on the version all 48 read, exactly once, and retried (attempt 2)
+    first_wave = [(label, r) for label, r in retries.seen if r.expected_version == before]
+    lost = Counter(label for label, _ in first_wave)
+    assert len(set(sender.first_sends)) == len(sender.first_sends) == len(sends)
+    assert len(lost) == len(sends) - 1, f"{len(sends) - len(lost)} racers won the first wave"
+    assert set(lost.values()) == {1}
+    assert {r.attempt for _, r in first_wave} == {2}
+    assert set(lost) < set(sender.first_sends)
+    (winner,) = set(sender.first_sends) - set(lost)
+    # AND the winner's application is the first event after the round opened
+    first = recorded[before].event
+    assert isinstance(first, AgencyApplied)
+    assert first.delivery_id == winner.split("#")[0]
     # AND no command retried beyond its budget; one that ran out was answered 503, and its
     # redelivery was then recorded (or found a copy recorded) — never twice
     per_command = retries.by_label()
