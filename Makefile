@@ -79,42 +79,41 @@ lock:
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
 
-# ---- AWS SAM builds (BuildMethod: makefile): the project's packages plus the Lambda lock ----
-# Lambda runs Python 3.13 on arm64; the wheels are fetched for that platform, not this one.
-LAMBDA_FUNCTIONS := IntakeFunction CommandsFunction QueriesFunction ProjectorFunction \
-	NextTransitionFunction ApplyTransitionFunction HandOverFunction RecordFailureFunction \
-	LifecycleStarterFunction LifecycleReconcilerFunction
-# The floors a Lambda may import: events, domain, infra (the adapters) and functions; never
-# programme/ (the local stack, the CLI, the template reader: moto, yaml and rich are not in the
-# Lambda lock), nor the state machine definitions, which the template reads at deploy time.
-# tests/infra/test_lambda_package.py fails when a handler imports, even lazily, a module missing
-# here, or anything outside requirements/lambda.lock.
-LAMBDA_SOURCES := domain events functions infra
-# boto3, botocore and s3transfer stay in the artifact although the Python runtime has its own
-# (left out, the artifact would go from about 25 to 9 MB zipped: bench/cold_start.py). The
-# runtime's are whatever version AWS last put in it, and change under a deployed function; the
-# lock pins the versions the tests and the local stack (moto) run against, and those are the
-# ones that should answer on AWS. Size is no constraint (Lambda takes 250 MB unzipped, and only
-# the modules a handler imports are ever read). The bytecode pip compiles here is for this
-# machine's Python, not 3.13, so it is removed: /var/task is read-only, and Lambda compiles
-# each imported module at every cold start.
-define copy-lambda-sources
-	for source in $(LAMBDA_SOURCES); do \
-		mkdir -p "$(ARTIFACTS_DIR)/$$(dirname "$$source")" && \
-		cp -R "$$source" "$(ARTIFACTS_DIR)/$$(dirname "$$source")/" || exit 1; \
-	done
-	rm -rf "$(ARTIFACTS_DIR)/infra/statemachines"
-	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
-endef
+# ---- AWS SAM builds (BuildMethod: makefile; samconfig.toml: in source, in parallel) ----
+# Each function's artifact holds its own code only: the project modules its handler can import,
+# found by programme/lambda_artifact.py (stdlib only, run by path) from the handler's module over
+# domain, events, functions and infra, lazy imports included, never programme/ (the local stack,
+# the CLI, the template reader: moto, yaml and rich are not in the Lambda lock) nor the state
+# machine definitions, which the template reads at deploy time. The third-party packages, the
+# same for every function, are one layer, DependenciesLayer (requirements/Makefile installs
+# requirements/lambda.lock for Lambda's Python 3.13 on arm64 into it).
+# tests/infra/test_lambda_artifacts.py builds every function's artifact and checks its file list
+# against what the handler loads; tests/infra/test_lambda_package.py imports every handler from
+# its artifact with nothing outside the Lambda lock.
+# Each function's handler module, as its `Handler` in template.yaml (the artifact test checks).
+handler.IntakeFunction := functions.intake.app
+handler.CommandsFunction := functions.commands.app
+handler.QueriesFunction := functions.queries.app
+handler.ProjectorFunction := functions.projector.app
+handler.NextTransitionFunction := functions.lifecycle.next_transition
+handler.ApplyTransitionFunction := functions.lifecycle.apply_transition
+handler.HandOverFunction := functions.lifecycle.hand_over
+handler.RecordFailureFunction := functions.lifecycle.record_failure
+handler.LifecycleStarterFunction := functions.lifecycle.starter
+handler.LifecycleReconcilerFunction := functions.lifecycle.reconciler
+LAMBDA_FUNCTIONS := $(patsubst handler.%,%,$(filter handler.%,$(.VARIABLES)))
 
-$(addprefix build-,$(LAMBDA_FUNCTIONS)):
-	python3 -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
-		--only-binary=:all: --platform manylinux2014_aarch64 --python-version 3.13 \
-		--implementation cp -r requirements/lambda.lock --target "$(ARTIFACTS_DIR)"
-	$(copy-lambda-sources)
-
-# The project's part of the artifact alone, without fetching wheels (the package test builds it).
-.PHONY: lambda-sources
-lambda-sources:
+# `python3`, not $(BIN)/python: sam build runs from a clone without .venv as well.
+.PHONY: $(addprefix build-,$(LAMBDA_FUNCTIONS)) lambda-bundle
+$(addprefix build-,$(LAMBDA_FUNCTIONS)): build-%:
 	test -n "$(ARTIFACTS_DIR)"
-	$(copy-lambda-sources)
+	python3 programme/lambda_artifact.py $(handler.$*) "$(ARTIFACTS_DIR)"
+
+# What one function sees on Lambda in one folder, as the function's artifact (/var/task) plus
+# the layer's python/ (/opt/python): `make lambda-bundle FUNCTION=IntakeFunction ARTIFACTS_DIR=dir`
+# (to weigh a function, or import it, as Lambda loads it; the wheels are downloaded).
+lambda-bundle:
+	test -n "$(ARTIFACTS_DIR)" -a -n "$(handler.$(FUNCTION))"
+	$(MAKE) --no-print-directory -C requirements build-DependenciesLayer \
+		LAYER_PYTHON="$(abspath $(ARTIFACTS_DIR))"
+	python3 programme/lambda_artifact.py $(handler.$(FUNCTION)) "$(ARTIFACTS_DIR)"

@@ -1,16 +1,18 @@
-"""The Lambda artifact holds every project module a handler imports, so the build cannot
-silently break when a module starts importing another.
+"""Each function's Lambda artifact holds every project module its handler imports, so the
+build cannot silently break when a module starts importing another.
 
-`make build-<Function>` (SAM's `BuildMethod: makefile`) copies only `LAMBDA_SOURCES` of the
-project, through the same recipe as `make lambda-sources`, which these tests run into a
-temporary directory (no network: the wheels are not fetched). Two checks:
+`make build-<Function>` (SAM's `BuildMethod: makefile`) copies the project modules its handler
+imports (programme/lambda_artifact.py); these tests run every function's target into a
+temporary directory (tests/infra/lambda_artifacts.py; no network: the wheels are
+DependenciesLayer's). Two checks, per function:
 
-- statically, every module each handler of `template.yaml` can import (at module level or
-  lazily inside a function, not under `TYPE_CHECKING`), transitively, is in the artifact;
+- statically, every module its handler can import (at module level or lazily inside a
+  function, not under `TYPE_CHECKING`), transitively, is in its artifact (by a walk of the
+  tests' own, not the build's);
 - in a fresh interpreter that has no other copy of the project (no `site`, so no editable
-  install; the checkout not on `sys.path`), every handler imports from the artifact, and
+  install; the checkout not on `sys.path`), its handler imports from its artifact, and
   every other module it loads is the standard library's or a `requirements/lambda.lock`
-  distribution's.
+  distribution's (as the layer holds them).
 
 And what the cold start of the entry points leaves out (bench/cold_start.py measures it):
 the X-Ray SDK where tracing is off, the domain, the events and the read models on the
@@ -19,7 +21,6 @@ public intake and the queries until a request needs them.
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import json
 import os
@@ -31,8 +32,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ("domain", "events", "functions", "infra", "programme")
+from tests.infra.lambda_artifacts import (
+    PROJECT,
+    ROOT,
+    built_artifacts,
+    function_handlers,
+    project_imports,
+)
+
 # Files read at run time rather than imported (functions/queries serves the OpenAPI document).
 DATA_FILES = ("functions/openapi.json",)
 # The local stack, the CLI and the template reader: no Lambda needs them (some import moto,
@@ -41,83 +48,8 @@ NEVER_SHIPPED = ("programme", "infra/statemachines")
 
 
 def handler_modules() -> list[str]:
-    """The module of every function's `Handler` in template.yaml (read as text: no yaml)."""
-    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
-    return sorted({h.rsplit(".", 1)[0] for h in re.findall(r"^\s+Handler:\s*(\S+)", text, re.M)})
-
-
-def make_lambda_sources(target: Path) -> None:
-    """The project's part of the artifact, by the Makefile's own recipe."""
-    subprocess.run(
-        ["make", "--no-print-directory", "-s", "lambda-sources", f"ARTIFACTS_DIR={target}"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def _module_file(name: str) -> Path | None:
-    base = ROOT.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _type_checking_only(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _imported_names(path: Path, package: str) -> set[str]:
-    """Every name an import statement in `path` can load (both `a.b` and `a.b.c` for
-    `from a.b import c`, since `c` may be a submodule), `TYPE_CHECKING` blocks excepted."""
-    names: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _type_checking_only(child.test):
-                for statement in child.orelse:
-                    visit_statement(statement)
-            else:
-                visit_statement(child)
-
-    def visit_statement(node: ast.AST) -> None:
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parts, *([node.module] if node.module else [])])
-            else:
-                base = node.module or ""
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-        visit(node)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")))
-    return names
-
-
-def project_imports(module: str) -> dict[str, Path]:
-    """The project modules `module` can import, transitively, with their packages' inits."""
-    found: dict[str, Path] = {}
-    pending = [module]
-    while pending:
-        parts = pending.pop().split(".")
-        if parts[0] not in PROJECT:
-            continue
-        for end in range(1, len(parts) + 1):
-            name = ".".join(parts[:end])
-            path = _module_file(name)
-            if name in found or path is None:
-                continue
-            found[name] = path
-            package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-            pending.extend(_imported_names(path, package))
-    return found
+    """The module of every function's `Handler` in template.yaml."""
+    return sorted(set(function_handlers().values()))
 
 
 def lambda_distributions() -> set[str]:
@@ -129,7 +61,7 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-_IMPORT_ALL = """
+_IMPORT_EACH = """
 import importlib, json, sys
 
 
@@ -144,19 +76,31 @@ class NotInTheArtifact:
 
 
 sys.meta_path.insert(0, NotInTheArtifact())
-failed = {}
-for module in MODULES:
+results = {}
+# One artifact after the other in this interpreter: the project's modules are forgotten and
+# the artifact taken off the path before the next (the third-party ones stay loaded).
+for artifact, module in ARTIFACTS:
+    for name in [name for name in sys.modules if name.partition(".")[0] in PROJECT]:
+        del sys.modules[name]
+    sys.path.append(artifact)
+    importlib.invalidate_caches()
+    failed = None
     try:
         importlib.import_module(module)
     except Exception as error:
-        failed[module] = f"{type(error).__name__}: {error}"
-from functions.openapi import DOCUMENT_PATH
-loaded = {
-    name: getattr(module, "__file__", None)
-    for name, module in list(sys.modules.items())
-    if name.partition(".")[0] in PROJECT
-}
-print(json.dumps({"failed": failed, "loaded": loaded, "document": str(DOCUMENT_PATH)}))
+        failed = f"{type(error).__name__}: {error}"
+    openapi = sys.modules.get("functions.openapi")
+    results[artifact] = {
+        "failed": failed,
+        "loaded": {
+            name: getattr(loaded, "__file__", None)
+            for name, loaded in list(sys.modules.items())
+            if name.partition(".")[0] in PROJECT
+        },
+        "document": str(openapi.DOCUMENT_PATH) if openapi else None,
+    }
+    sys.path.remove(artifact)
+print(json.dumps(results))
 """
 
 
@@ -170,48 +114,55 @@ def lambda_top_level_names() -> set[str]:
     }
 
 
-def import_from_artifact(artifact: Path, modules: list[str]) -> list[str]:
-    """What is wrong when `modules` are imported with the project only in `artifact`.
+def import_from_artifacts(artifacts: dict[Path, str]) -> dict[Path, list[str]]:
+    """What is wrong, per artifact, when its handler's module is imported with the project only
+    in that artifact (one interpreter for all, one artifact on the path at a time).
 
-    The third-party packages come from this interpreter's site-packages, put *before* the
-    artifact (which may hold them built for another platform, aarch64), and only those of
-    `requirements/lambda.lock` can be imported; the project has no other copy there, the
-    editable install's finder being a `.pth` that `-S` skips. `-B` leaves the artifact as it
-    was, without bytecode.
+    The third-party packages come from this interpreter's site-packages (where Lambda has the
+    layer's), and only those of `requirements/lambda.lock` can be imported; the project has no
+    other copy there, the editable install's finder being a `.pth` that `-S` skips. `-B`
+    leaves the artifact as it was, without bytecode.
     """
     paths = sysconfig.get_paths()
-    sys_path = [paths["purelib"], paths["platlib"], str(artifact)]
+    sys_path = [paths["purelib"], paths["platlib"]]
     available = sorted({*PROJECT, *lambda_top_level_names()})
+    pairs = [(str(artifact), module) for artifact, module in artifacts.items()]
     code = (
         f"import sys; sys.path[:0] = {sys_path!r}\n"
-        f"MODULES, PROJECT, AVAILABLE = {modules!r}, {PROJECT!r}, {available!r}\n"
-    ) + _IMPORT_ALL
+        f"ARTIFACTS, PROJECT, AVAILABLE = {pairs!r}, {PROJECT!r}, {available!r}\n"
+    ) + _IMPORT_EACH
     done = subprocess.run(
         [sys.executable, "-S", "-B", "-c", code],
-        cwd=artifact,
+        cwd=next(iter(artifacts)).parent,  # where '' on sys.path finds no project package
         capture_output=True,
         text=True,
         check=False,
         env={"PATH": "/usr/bin:/bin"},
     )
     if done.returncode != 0:
-        return [f"the import run failed: {done.stderr[-2000:]}"]
-    result = json.loads(done.stdout.splitlines()[-1])
-    problems = [f"{module}: {error}" for module, error in result["failed"].items()]
-    root = artifact.resolve()
-    for name, file in sorted(result["loaded"].items()):
-        if file and not Path(file).resolve().is_relative_to(root):
-            problems.append(f"{name} was loaded from {file}, not from the artifact")
-    if not Path(result["document"]).is_file():
-        problems.append(f"the OpenAPI document the queries serve is missing: {result['document']}")
+        return {
+            artifact: [f"the import run failed: {done.stderr[-2000:]}"] for artifact in artifacts
+        }
+    results = json.loads(done.stdout.splitlines()[-1])
+    problems: dict[Path, list[str]] = {}
+    for artifact, module in artifacts.items():
+        result = results[str(artifact)]
+        found = problems.setdefault(artifact, [])
+        if result["failed"]:
+            found.append(f"{module}: {result['failed']}")
+        root = artifact.resolve()
+        for name, file in sorted(result["loaded"].items()):
+            if file and not Path(file).resolve().is_relative_to(root):
+                found.append(f"{name} was loaded from {file}, not from the artifact")
+        document = result["document"]
+        if document and not Path(document).is_file():
+            found.append(f"the OpenAPI document the queries serve is missing: {document}")
     return problems
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("lambda-artifact")
-    make_lambda_sources(target)
-    return target
+def artifacts() -> dict[str, Path]:
+    return built_artifacts()
 
 
 def test_template_names_every_entry_point() -> None:
@@ -225,37 +176,52 @@ def test_template_names_every_entry_point() -> None:
     assert len(modules) >= 10
 
 
-def test_every_module_a_handler_can_import_is_in_the_artifact(artifact: Path) -> None:
-    # GIVEN the project's part of the artifact, built by the Makefile's recipe
-    # WHEN every project module each handler can import (lazily too) is looked for in it
+def test_every_module_a_handler_can_import_is_in_its_artifact(
+    artifacts: dict[str, Path],
+) -> None:
+    # GIVEN every function's artifact, built by its Makefile target
+    # WHEN every project module its handler can import (lazily too) is looked for in it
     missing = {
-        f"{path.relative_to(ROOT)} (imported by {handler})"
-        for handler in handler_modules()
+        f"{function}: {path.relative_to(ROOT)} (imported by {handler})"
+        for function, handler in function_handlers().items()
         for path in project_imports(handler).values()
-        if not (artifact / path.relative_to(ROOT)).is_file()
+        if not (artifacts[function] / path.relative_to(ROOT)).is_file()
     }
     # THEN none is missing
-    assert not missing, "add to LAMBDA_SOURCES in the Makefile:\n" + "\n".join(sorted(missing))
+    assert not missing, "programme/lambda_artifact.py left out:\n" + "\n".join(sorted(missing))
 
 
-def test_files_read_at_run_time_are_in_the_artifact(artifact: Path) -> None:
-    assert all((artifact / name).is_file() for name in DATA_FILES)
+def test_files_read_at_run_time_are_in_the_artifacts_that_read_them(
+    artifacts: dict[str, Path],
+) -> None:
+    assert all((artifacts["QueriesFunction"] / name).is_file() for name in DATA_FILES)
+    assert [
+        function
+        for function, artifact in artifacts.items()
+        if (artifact / "functions/openapi.py").is_file()
+        and not (artifact / "functions/openapi.json").is_file()
+    ] == []
 
 
-def test_every_handler_imports_from_the_artifact_alone(artifact: Path) -> None:
-    # GIVEN a fresh interpreter with the project only in the artifact
-    # WHEN every handler is imported there
-    problems = import_from_artifact(artifact, handler_modules())
-    # THEN each imports, from the artifact, needing nothing outside the Lambda lock
-    assert not problems, "\n".join(problems)
+def test_every_handler_imports_from_its_artifact_alone(artifacts: dict[str, Path]) -> None:
+    # GIVEN a fresh interpreter with the project only in one function's artifact at a time
+    handlers = function_handlers()
+    # WHEN each function's handler is imported from its artifact
+    problems = import_from_artifacts(
+        {artifact: handlers[function] for function, artifact in artifacts.items()}
+    )
+    # THEN each imports, from its artifact, needing nothing outside the Lambda lock
+    found = [f"{path.name}: {problem}" for path, listed in problems.items() for problem in listed]
+    assert not found, "\n".join(found)
 
 
-def test_the_local_stack_and_the_cli_are_not_shipped(artifact: Path) -> None:
-    # GIVEN / WHEN the artifact is built
-    # THEN what only the local stack, the CLI and the tests use is not in it
-    assert not [name for name in NEVER_SHIPPED if (artifact / name).exists()]
-    assert not (artifact / "tests").exists()
-    assert not list(artifact.rglob("__pycache__"))
+def test_the_local_stack_and_the_cli_are_not_shipped(artifacts: dict[str, Path]) -> None:
+    # GIVEN / WHEN every artifact is built
+    for artifact in artifacts.values():
+        # THEN what only the local stack, the CLI and the tests use is not in it
+        assert not [name for name in NEVER_SHIPPED if (artifact / name).exists()]
+        assert not (artifact / "tests").exists()
+        assert not list(artifact.rglob("__pycache__"))
 
 
 def _imported_in_a_fresh_interpreter(
