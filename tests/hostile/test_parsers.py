@@ -298,11 +298,24 @@ def test_any_parsed_application_is_recorded_refused_or_a_duplicate(
     open_round: Rounds, state: Callable[[], Snapshot], form: ApplicationForm
 ) -> None:
     delivery_id = uuid.uuid4().hex
+    first = state()
     outcome = deliveries.record_application(
         form, delivery_id=delivery_id, source="forms", received_at=datetime.now(UTC)
     )
     event(outcome.status)
-    assert outcome.status in ("recorded", "refused")
+    # THEN the answer is what was stored: recorded, one application and its two people's keys;
+    # refused, one refusal under this delivery's id with the reason answered, and no key
+    appended = _appended(first, state())
+    minted = state().items["SubjectKeysTable"] - first.items["SubjectKeysTable"]
+    if outcome.status == "recorded":
+        assert ([e["type"] for e in appended], len(minted)) == (["AgencyApplied"], 2)
+    else:
+        assert outcome.status == "refused", outcome
+        assert ([e["type"] for e in appended], len(minted)) == (["ApplicationRefused"], 0)
+        assert (appended[0]["delivery_id"], appended[0]["reason"]) == (
+            delivery_id,
+            outcome.reason,
+        )
 
     # AND the same delivery again stores nothing new
     before = state()
@@ -311,6 +324,16 @@ def test_any_parsed_application_is_recorded_refused_or_a_duplicate(
     )
     assert again.status == "duplicate"
     assert_unchanged(before, state())
+
+
+def _appended(before: Snapshot, after: Snapshot) -> list[dict[str, Any]]:
+    """The payloads (with their type) of the events that appeared, the streams' tips aside."""
+    found: list[dict[str, Any]] = []
+    for text in after.items["EventStoreTable"] - before.items["EventStoreTable"]:
+        item = json.loads(text)
+        if "type" in item:
+            found.append({"type": item["type"]["S"], **json.loads(item["payload"]["S"])})
+    return found
 
 
 PAIR = "pair-1"  # the one pair `running_with_a_pair` forms
