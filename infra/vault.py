@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -94,13 +95,26 @@ class PersonalDataVault:
         self._keyring = keyring
 
     def seal(self, subject_id: str, data: dict[str, str]) -> SealedPersonalData:
-        key = self._keyring.key_for(subject_id)
-        nonce = os.urandom(_NONCE_BYTES)
-        plaintext = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
-        ciphertext = AESGCM(key).encrypt(nonce, plaintext, subject_id.encode())
-        return SealedPersonalData(
-            subject_id=subject_id, ciphertext=base64.b64encode(nonce + ciphertext).decode()
-        )
+        (sealed,) = self.seal_each(subject_id, [data])
+        return sealed
+
+    def seal_each(
+        self, subject_id: str, records: Sequence[dict[str, str]]
+    ) -> list[SealedPersonalData]:
+        """Several records of one subject, each sealed on its own, the key fetched once."""
+        key = AESGCM(self._keyring.key_for(subject_id))
+        sealed: list[SealedPersonalData] = []
+        for data in records:
+            nonce = os.urandom(_NONCE_BYTES)
+            plaintext = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+            ciphertext = key.encrypt(nonce, plaintext, subject_id.encode())
+            sealed.append(
+                SealedPersonalData(
+                    subject_id=subject_id,
+                    ciphertext=base64.b64encode(nonce + ciphertext).decode(),
+                )
+            )
+        return sealed
 
     def seal_delivery(self, subject_id: str, body: bytes) -> SealedDelivery:
         """A whole delivery's bytes, sealed as they came (no JSON around them to escape)."""

@@ -21,6 +21,7 @@ from domain import (
     RefuseApplication,
     RefuseForUnknownRound,
     RoundNotFoundError,
+    RoundState,
     SubmitPlan,
     refusal_stream_id,
     round_stream_id,
@@ -29,7 +30,7 @@ from domain import (
 from events import Source
 from functions.common import bootstrap
 from functions.intake.payloads import ApplicationForm, SubmittedPlan
-from infra.command_handler import HandleResult
+from infra.command_handler import HandleResult, Loaded
 from infra.vault import SubjectErasedError, application_subject_id
 
 logger = Logger(child=True)
@@ -48,12 +49,21 @@ DUPLICATE = Outcome("duplicate", "this delivery was received before; nothing new
 
 
 def record_application(
-    form: ApplicationForm, *, delivery_id: str, source: Source, received_at: datetime
+    form: ApplicationForm,
+    *,
+    delivery_id: str,
+    source: Source,
+    received_at: datetime,
+    loaded: Loaded[RoundState] | None = None,
 ) -> Outcome:
-    """Screen it, seal the people in it, apply; record a refusal when a rule says no."""
+    """Screen it, seal the people in it, apply; record a refusal when a rule says no.
+
+    `loaded`: the round's stream as just read by the caller, not read again (a conflict with a
+    newer append is caught by the append, which then retries on fresh state)."""
     handler = bootstrap.command_handler()
     stream_id = round_stream_id(form.round_id)
-    loaded = handler.load(stream_id)
+    if loaded is None:
+        loaded = handler.load(stream_id)
     terms = _Terms(form, source, delivery_id)
     try:
         if screen_application(terms, loaded.state, bootstrap.now()) is None:
@@ -70,15 +80,13 @@ def record_application(
             {"name": form.director_general},
         )
         contact_subject = application_subject_id(source, form.round_id, delivery_id, "contact")
-        contact = bootstrap.vault().seal(
-            contact_subject, {"name": form.contact_name, "email": form.contact_email}
-        )
         # Free text about the application names people in practice: the contact's to erase.
-        motivation = (
-            bootstrap.vault().seal(contact_subject, {"motivation": form.motivation})
-            if form.motivation and form.motivation.strip()
-            else None
+        given = {"name": form.contact_name, "email": form.contact_email}
+        told = (
+            [{"motivation": form.motivation}] if form.motivation and form.motivation.strip() else []
         )
+        contact, *motivations = bootstrap.vault().seal_each(contact_subject, [given, *told])
+        motivation = motivations[0] if motivations else None
     except SubjectErasedError:
         # Only this very delivery, recorded and its people erased since, can meet one.
         return DUPLICATE

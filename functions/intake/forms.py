@@ -11,6 +11,7 @@ are sealed under their own keys from then on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -22,12 +23,14 @@ from domain import (
     FormState,
     HoldDelivery,
     RecordTakeUp,
+    delivery_key,
     form_stream_id,
+    round_stream_id,
 )
 from events import DeliveryHeld, FormProvider, TakeUpOutcome
 from functions.common import bootstrap
 from functions.intake import payloads
-from functions.intake.deliveries import Outcome, record_application
+from functions.intake.deliveries import DUPLICATE, Outcome, record_application
 from functions.intake.payloads import TypeformDelivery, UnreadableAnswersError
 from infra.command_handler import Loaded
 from infra.vault import SubjectErasedError, held_delivery_subject_id
@@ -35,6 +38,7 @@ from infra.vault import SubjectErasedError, held_delivery_subject_id
 logger = Logger(child=True)
 
 PROVIDER: Final[FormProvider] = "typeform"
+_ROUND_ID: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # events.base.RoundId
 TAKE_UP_BATCH: Final = 25
 """Held deliveries taken up per request: each is a round's command, and API Gateway waits 30 s."""
 
@@ -47,16 +51,40 @@ def form_state(form_id: str) -> FormState:
 def record_typeform(
     delivery: TypeformDelivery, body: bytes, *, received_at: datetime
 ) -> tuple[Outcome, str | None]:
-    """What became of a delivery, and the round it named (None when it could not be read)."""
+    """What became of a delivery, and the round it named (None when it could not be read).
+
+    A redelivery is the common repeat, and its round remembers it: when the delivery names
+    its round in the hidden field of the programme's own name, that round is read first, and
+    a delivery it has recorded is answered duplicate on that one read (the round is then
+    reused to record a new one). A form mapped to another hidden field is read as mapped.
+    """
+    named = _named_round(delivery)
+    first = bootstrap.command_handler().load(round_stream_id(named)) if named else None
+    seen = first.state.deliveries if first is not None and first.state is not None else ()
+    if delivery_key(PROVIDER, delivery.event_id) in seen:
+        return DUPLICATE, named
     loaded = bootstrap.form_handler().load(form_stream_id(PROVIDER, delivery.form_response.form_id))
     try:
         form = payloads.read_typeform(delivery, (loaded.state or EMPTY_FORM).ref_for)
     except UnreadableAnswersError as error:
         return hold(delivery, body, error, loaded, received_at=received_at), None
     outcome = record_application(
-        form, delivery_id=delivery.event_id, source="typeform", received_at=received_at
+        form,
+        delivery_id=delivery.event_id,
+        source="typeform",
+        received_at=received_at,
+        loaded=first if form.round_id == named else None,
     )
     return outcome, form.round_id
+
+
+def _named_round(delivery: TypeformDelivery) -> str | None:
+    """The round the hidden field of the programme's name gives, if it is a round's id."""
+    given = delivery.form_response.hidden.get("round_id")
+    if not isinstance(given, str):
+        return None
+    round_id = given.strip()
+    return round_id if _ROUND_ID.fullmatch(round_id) else None
 
 
 def hold(
