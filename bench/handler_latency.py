@@ -224,6 +224,7 @@ def long_stream(on: Scenarios, now: datetime) -> list[str]:
     from events import AgencyApplied, SealedPersonalData
     from functions.common import bootstrap
     from infra.eventstore import NewEvent
+    from infra.eventstore.records import MAX_EVENTS_PER_APPEND
 
     store, stream = bootstrap.event_store(), round_stream_id("long")
     sealed = SealedPersonalData(subject_id="subj-" + "0" * 32, ciphertext="c2VhbGVkLXBlcnNvbg==")
@@ -236,8 +237,9 @@ def long_stream(on: Scenarios, now: datetime) -> list[str]:
         ), meta)
         for o in orgs
     ]  # fmt: skip
-    for start in range(0, len(batch), 99):
-        store.append(stream, store.last_version(stream), batch[start : start + 99])
+    for start in range(0, len(batch), MAX_EVENTS_PER_APPEND):
+        appended = batch[start : start + MAX_EVENTS_PER_APPEND]
+        store.append(stream, store.last_version(stream), appended)
     name = f"staff: POST decisions, {store.last_version(stream)}-event stream"
     return measure(name, 20, lambda i: on.decision(orgs[i], "admit", "long"), 200)
 

@@ -5,19 +5,34 @@
 For each length L, a round's stream of exactly L events is written to its own event-store
 table (created under moto from `template.yaml`'s EventStoreTable as the tests create it, less
 its stream, which nothing reads here), encoded and checked by the store's own append path
-(`prepare_append`, `to_item`: the very items `DynamoDBEventStore.append` writes, 99 events an
+(`prepare_append`, `to_item`: the very items `DynamoDBEventStore.append` writes, 98 events an
 append) but put with BatchWriteItem: moto's TransactWriteItems deep-copies the whole table for
 every action in it, so 10,000 events through `append` would take hours of emulator time.
-The stream's tip (version 0) is written as the store leaves it, twice over: once with its head
-alone ("before": the handler folds every event, as it did before snapshots), once with a
-snapshot of the state at the head ("after": the handler keeps snapshots). Then `--commands`
-single-event commands run through the real `CommandHandler` on each: staff admit one
-applicant each (`DecideApplication` -> one `AgencyAdmitted`), so the stream is L, L+1, ...
-when they run. Every DynamoDB request the commands make is counted with botocore hooks on
-the client (`provide-client-params.dynamodb` / `after-call.dynamodb`) and priced in request
-units with the model in `bench/_common.py` (AWS's read/write-operations page; ConditionCheck
-as a transactional write). Times are the median per command: all of it, and without the time
-spent inside moto's emulation ("own"; on AWS that part is a network round trip instead).
+Each length is measured three times, side by side, its reserved items written as each
+layout leaves them:
+
+- *before*: the layout before the snapshot item (`snapshots_in_tip=True`, the handler's
+  `EVERY_APPEND` policy): a snapshot of the state at the head in the tip, rewritten whole
+  with every append; a load is one GetItem of the tip.
+- *after*: today's layout and policy: the tip holds the head (and a snapshot only when the
+  whole tip fits in 1 KB); a larger snapshot is in its own item (version -1), kept every
+  `SnapshotPolicy().interval(size)` events. The snapshot is placed so that the third command
+  is the one that keeps the next: the commands show a load with the longest tail (the
+  command before it), the write of a snapshot, and the loads right after it.
+- *migrated*: today's code on the data the layout before left (its large snapshot in the
+  tip): the first command moves it to the snapshot item, the rest run as *after*.
+
+Then `--commands` single-event commands run through the real `CommandHandler` on each:
+staff admit one applicant each (`DecideApplication` -> one `AgencyAdmitted`), so the stream
+is L, L+1, ... when they run. Every DynamoDB request the commands make is counted with
+botocore hooks on the client (`provide-client-params.dynamodb` / `after-call.dynamodb`) and
+priced in request units with the model in `bench/_common.py` (AWS's read/write-operations
+page; ConditionCheck as a transactional write). The event's own WRU is what its item costs
+put in a transaction (2 per KB); the target is at most twice that per command. For *after*,
+the mean over a whole snapshot cycle (N commands: N - 1 ordinary ones and the one that keeps
+the snapshot) is computed from the two measured kinds. Times per command: the median of all
+of it, and the range without the time spent inside moto's emulation ("own"; on AWS that
+part is a network round trip instead; the commands after a snapshot fold fewer events).
 
 The history is valid for the fold: RoundScheduled, ApplicationsOpened, A applications
 (AgencyApplied, each from a distinct Luhn-valid agency, with sealed personal data as the
@@ -32,6 +47,8 @@ grows with history, made of the same event types and sizes as a real round's.
 from __future__ import annotations
 
 import argparse
+import math
+import statistics
 import sys
 import time
 import uuid
@@ -122,14 +139,24 @@ def history(round_id: str, length: int) -> tuple[list[object], list[str]]:
     return events, orgs
 
 
+MODES = {"before": "before", "after": "after", "migrated": "migrated"}
+
+
 def write_history(
-    client: object, table: str, stream_id: str, events: list[object], snapshot: object = None
+    client: object,
+    table: str,
+    stream_id: str,
+    events: list[object],
+    snapshot: object = None,
+    *,
+    own_item: bool = False,
 ) -> None:
     """The events as the store encodes and checks an append (`prepare_append`, `to_item`),
     written with BatchWriteItem (see the module docstring for why not TransactWriteItems), and
-    the stream's tip as the store leaves it: its head, and the snapshot if one is given."""
+    the stream's reserved items as the store leaves them: the tip with its head, and the
+    snapshot, if one is given, in the tip or (`own_item`) in the snapshot item."""
     from infra.eventstore import MAX_EVENTS_PER_APPEND, NewEvent
-    from infra.eventstore.dynamodb import to_item
+    from infra.eventstore.dynamodb import SNAPSHOT_VERSION, TIP_VERSION, to_item
     from infra.eventstore.records import prepare_append
 
     at = T0 + timedelta(days=32)
@@ -144,79 +171,120 @@ def write_history(
             answer = client.batch_write_item(RequestItems={table: puts})  # type: ignore[attr-defined]
             if answer.get("UnprocessedItems"):
                 raise SystemExit("moto left items unprocessed")
-    tip = {"stream_id": {"S": stream_id}, "version": {"N": "0"}, "head": {"N": str(len(events))}}
+
+    def key(version: int) -> dict[str, dict[str, str]]:
+        return {"stream_id": {"S": stream_id}, "version": {"N": str(version)}}
+
+    tip: dict[str, Any] = key(TIP_VERSION) | {"head": {"N": str(len(events))}}
     if snapshot is not None:
-        tip |= {
+        kept = {
             "snapshot": {"B": snapshot.data},  # type: ignore[attr-defined]
             "snapshot_version": {"N": str(snapshot.version)},  # type: ignore[attr-defined]
             "snapshot_format": {"S": snapshot.format},  # type: ignore[attr-defined]
         }
+        if own_item:
+            item = key(SNAPSHOT_VERSION) | kept
+            client.put_item(TableName=table, Item=item)  # type: ignore[attr-defined]
+        else:
+            tip |= kept
     client.put_item(TableName=table, Item=tip)  # type: ignore[attr-defined]
 
 
 def spread(values: list[float]) -> str:
-    """One figure, or its range when the commands at a length differed (a 4 KB boundary)."""
+    """One figure, or its range when the commands at a length differed."""
     low, high = min(values), max(values)
     return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
 def measure_length(
-    client: Any, meter: DynamoMeter, codec: Any, length: int, commands: int
-) -> list[list[str]]:
-    """A stream of `length` events, twice (before: folded; after: from its tip): a row each."""
+    client: Any,
+    meter: DynamoMeter,
+    codec: Any,
+    length: int,
+    commands: int,
+    policy: Any = None,
+    layouts: tuple[str, ...] = tuple(MODES),
+) -> list[dict[str, Any]]:
+    """A stream of `length` events, once per layout (see the module docstring): a row each."""
     from domain import decide, evolve, fold
-    from infra.command_handler import CommandHandler
+    from infra.command_handler import EVERY_APPEND, CommandHandler, SnapshotPolicy
     from infra.eventstore import DynamoDBEventStore, Snapshot
+    from infra.eventstore.dynamodb import TIP_BYTES
     from programme.stack.clock import ManualClock
 
     round_id = f"stress-{length}"
+    stream_id = round_stream_id(round_id)
     events, orgs = history(round_id, length)
-    state = fold(events)  # type: ignore[arg-type]
-    snapshot = Snapshot(length, codec.format, codec.encode(state))
+    at_head = Snapshot(length, codec.format, codec.encode(fold(events)))  # type: ignore[arg-type]
+    policy = policy or SnapshotPolicy()
+    interval = policy.interval(len(at_head.data))
+    # After: the last snapshot kept so that command `due` (the third) keeps the next one.
+    due = min(3, commands)
+    kept_at = max(1, min(length, length + due - interval))
+    kept = Snapshot(kept_at, codec.format, codec.encode(fold(events[:kept_at])))  # type: ignore[arg-type]
+    in_tip = len(kept.data) + len(kept.format) + len(stream_id) + 80 <= TIP_BYTES
     rows = []
-    for mode in ("fold", "snapshot"):
-        table_name = f"{event_store_spec()['TableName']}-{length}-{mode}"
+    for mode in layouts:
+        table_name = f"{event_store_spec()['TableName']}-{length}-{mode}-{uuid.uuid4().hex[:6]}"
         event_store_table(client, table_name)
         meter.keys[table_name] = meter.keys[event_store_spec()["TableName"]]
-        kept = snapshot if mode == "snapshot" else None
         with timed() as built:
-            write_history(client, table_name, round_stream_id(round_id), events, kept)
+            if mode == "after":
+                write_history(client, table_name, stream_id, events, kept, own_item=not in_tip)
+            else:
+                write_history(client, table_name, stream_id, events, at_head)
         handler = CommandHandler(
-            DynamoDBEventStore(client, table_name),
+            DynamoDBEventStore(client, table_name, snapshots_in_tip=mode == "before"),
             decide,
             evolve,
             ManualClock(T0 + timedelta(days=35)),
             lambda: uuid.uuid4().hex,
-            snapshots=codec if kept else None,
+            snapshots=codec,
+            snapshot_policy=EVERY_APPEND if mode == "before" else policy,
         )
-        counts, total_ms, own_ms = run_commands(
+        counts, own_wru, total_ms, own_ms = run_commands(
             handler, meter, round_id, orgs[::-1][:commands], length
         )
-        met = all(c["reads"] == 1 and c["writes"] == 1 for c in counts)
+        wru = [c["wru"] for c in counts]
+        ordinary = min(wru)
+        if mode == "before":
+            cycle: float | None = statistics.mean(wru)
+        elif mode == "after":
+            cycle = ((interval - 1) * ordinary + max(wru)) / interval
+        else:
+            cycle = None  # its first command moves the snapshot: the rest are as after's
         rows.append(
-            [
-                f"{length:,}",
-                "before: fold" if mode == "fold" else "after: tip",
-                *(spread([c[name] for c in counts]) for name in ("reads", "writes", "rru", "wru")),
-                f"{median(total_ms):.1f}",
-                f"{median(own_ms):.1f}",
-                f"{len(snapshot.data) / 1024:.1f}" if kept else "-",
-                "[green]PASS[/green]" if met else "[red]FAIL[/red]",
-                f"{built.seconds:.1f}",
-            ]
+            {
+                "length": length,
+                "mode": mode,
+                "reads": [c["reads"] for c in counts],
+                "writes": [c["writes"] for c in counts],
+                "rru": [c["rru"] for c in counts],
+                "wru": wru,
+                "cycle": cycle,
+                "own_wru": max(own_wru),
+                "interval": 1 if mode == "before" else interval,
+                "total_ms": median(total_ms),
+                "own_ms": own_ms,
+                "snapshot_kb": len(at_head.data) / 1024,
+                "built_s": built.seconds,
+            }
         )
     return rows
 
 
 def run_commands(
     handler: Any, meter: DynamoMeter, round_id: str, orgs: list[str], length: int
-) -> tuple[list[dict[str, float]], list[float], list[float]]:
+) -> tuple[list[dict[str, float]], list[int], list[float], list[float]]:
     """Single-event commands, an admission of each of `orgs` in turn: each one's requests and
-    units, its milliseconds, and those outside moto."""
+    units, its event's own WRU (its item put in a transaction), its milliseconds, and those
+    outside moto."""
     from domain import DecideApplication
+    from infra.eventstore import NewEvent
+    from infra.eventstore.records import encode, item_size
 
     stream_id = round_stream_id(round_id)
-    counts, total_ms, own_ms = [], [], []
+    counts, own_wru, total_ms, own_ms = [], [], [], []
     for k, org in enumerate(orgs):
         command = DecideApplication(round_id, org, "admit", f"ESV 2026/{k}")
         mark = meter.mark()
@@ -227,44 +295,75 @@ def run_commands(
         if len(result.events) != 1 or result.version != length + k + 1:
             raise SystemExit(f"unexpected result at {length}: {result}")
         counts.append(summarise(meter.since(mark)))
+        [recorded] = result.events
+        stored = encode(stream_id, recorded.version, NewEvent(recorded.event, recorded.metadata))
+        own_wru.append(2 * math.ceil(item_size(stored) / 1024))
         total_ms.append(took.seconds * 1000)
         own_ms.append(took.own * 1000)
-    return counts, total_ms, own_ms
+    return counts, own_wru, total_ms, own_ms
 
 
-def print_rows(out: Console, rows: list[list[str]], commands: int, meter: DynamoMeter) -> None:
+def print_rows(out: Console, rows: list[dict[str, Any]], commands: int, meter: DynamoMeter) -> None:
     result = table(
-        f"One single-event command (DecideApplication -> AgencyAdmitted), median of {commands}",
-        ("stream length", "load", "read req", "write req", "RRU", "WRU", "ms/command", "own ms",
-         "snapshot KB", "1R + 1W", "build s"),
-        left=("load", "1R + 1W"),
-        caption="R/W = DynamoDB read/write requests per command; RRU/WRU = on-demand request "
-        "units (RCU/WCU); own = without time inside moto",
+        f"One single-event command (DecideApplication -> AgencyAdmitted), {commands} a layout",
+        ("events", "layout", "reads", "writes", "RRU/load", "WRU", "WRU/cycle", "event WRU",
+         "x event", "N", "ms", "own ms", "snap KB"),
+        left=("layout",),
+        caption="reads/writes = DynamoDB requests per command and RRU/WRU their on-demand "
+        "units, each the range over the commands; WRU/cycle = the mean per command over a "
+        "snapshot cycle of N commands (before: every command); event WRU = the new event's "
+        "item put in a transaction; x event = WRU/cycle over event WRU (target <= 2); ms = "
+        "the median per command; own ms = their range without the time inside moto",
     )  # fmt: skip
     for row in rows:
-        result.add_row(*row)
+        cycle = row["cycle"]
+        result.add_row(
+            f"{row['length']:,}",
+            MODES[row["mode"]],
+            spread(row["reads"]),
+            spread(row["writes"]),
+            spread(row["rru"]),
+            spread(row["wru"]),
+            "-" if cycle is None else f"{cycle:.2f}",
+            f"{row['own_wru']:g}",
+            "-" if cycle is None else f"{cycle / row['own_wru']:.2f}",
+            f"{row['interval']}",
+            f"{row['total_ms']:.1f}",
+            spread([round(ms) for ms in row["own_ms"]]),
+            f"{row['snapshot_kb']:.1f}",
+        )
     out.print(result)
-    after = [row for row in rows if row[1].startswith("after")]
-    before = [row for row in rows if row[1].startswith("before")]
-    failed = [row[0] for row in after if "FAIL" in row[9]]
-    sizes = list(meter.sizes.values())
-    average = sum(sizes) / len(sizes) if sizes else 0
+    after = [row for row in rows if row["mode"] == "after"]
+    before = [row for row in rows if row["mode"] == "before"]
+    failed = [f"{row['length']:,}" for row in after if row["cycle"] > 2 * row["own_wru"]]
+    ordinary_failed = [
+        f"{row['length']:,}" for row in after if min(row["wru"]) > 2 * row["own_wru"]
+    ]
+    many_reads = [
+        f"{row['length']:,}" for row in rows if row["mode"] != "before" and max(row["reads"]) > 2
+    ]
     out.print(
-        "Target, 1 read + 1 write request per command at every length: "
-        + (f"[red]not met[/red] (fails at {', '.join(failed)} events)" if failed else "met")
-        + f". Before (folding every event): {before[0][4]} RRU at {before[0][0]} events, "
-        f"{before[-1][4]} at {before[-1][0]}, the read paged past 1 MB (events average "
-        f"{average:.0f} B, about {1_048_576 / max(average, 1):,.0f} to a page). After: "
-        f"{after[0][4]} RRU at {after[0][0]}, {after[-1][4]} at {after[-1][0]}: what grows is "
-        "the state (the applicants), not the history."
+        "Target, WRU per command within 2x the event's own at every length: ordinary "
+        "commands "
+        + (f"[red]not met[/red] at {', '.join(ordinary_failed)}" if ordinary_failed else "met")
+        + "; over a whole snapshot cycle "
+        + (f"[red]not met[/red] at {', '.join(failed)} events" if failed else "met")
+        + ". Load in 1-2 read requests: "
+        + (f"[red]not met[/red] at {', '.join(many_reads)}" if many_reads else "met")
+        + ". Before: "
+        + ", ".join(f"{spread(row['wru'])} WRU at {row['length']:,}" for row in before)
+        + "; after (cycle mean): "
+        + ", ".join(f"{row['cycle']:.2f} at {row['length']:,}" for row in after)
+        + "."
     )
     out.print(
-        "Per command, before: one strongly consistent Query of the whole stream, in pages of "
-        "at most 1 MB; after: one strongly consistent GetItem of the stream's tip (its head "
-        "and the snapshot). The write either way is one TransactWriteItems: an Update of the "
-        "tip (conditional on the head the command decided on; with the new snapshot after) "
-        "and a Put of the new event, 2 WRU per KB each: the snapshot is rewritten with every "
-        "command, so WRU grow with the state's size."
+        "Per command, before: one strongly consistent GetItem of the tip (head and snapshot), "
+        "and one TransactWriteItems: the tip rewritten whole with the new snapshot, and the "
+        "event's Put (2 WRU per KB each). After: one strongly consistent Query of the two "
+        "reserved items (tip, version 0; snapshot item, version -1), and, unless the snapshot "
+        "is at the head, one Query of the events after it (at most N); one TransactWriteItems: "
+        "an Update of the tip's head (under 1 KB) and the event's Put, and once every N "
+        "events a Put of the tip and of the snapshot item instead of the Update."
     )
     out.print(UNITS_MODEL)
     if meter.unsized:
@@ -277,8 +376,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lengths", default="10,100,1000,10000", help="stream lengths")
     parser.add_argument("--commands", type=int, default=5, help="commands per length (5)")
+    parser.add_argument(
+        "--layouts", default=",".join(MODES), help=f"which of {', '.join(MODES)} (all)"
+    )
+    parser.add_argument(
+        "--events-per-kb", type=int, help="the snapshot policy's, to measure another (8)"
+    )
+    parser.add_argument("--most-events", type=int, help="the snapshot policy's (500)")
     args = parser.parse_args(argv)
     lengths = [int(x) for x in args.lengths.split(",")]
+    layouts = tuple(args.layouts.split(","))
+    if not set(layouts) <= set(MODES) or args.commands < 1:
+        parser.error(f"--layouts is some of {', '.join(MODES)}; --commands at least 1")
 
     out = console()
     header(out, "Store cost per command as a round's stream grows (DynamoDB under moto)")
@@ -293,10 +402,21 @@ def main(argv: list[str] | None = None) -> int:
         meter = DynamoMeter(table_keys(load_template()))
         meter.attach(client.meta.events)
         codec = round_state_snapshots()
+        from infra.command_handler import SnapshotPolicy
+
+        chosen = {
+            name: value
+            for name, value in (
+                ("events_per_kb", args.events_per_kb),
+                ("most_events", args.most_events),
+            )
+            if value is not None
+        }
+        policy = SnapshotPolicy(**chosen)
         rows = [
             row
             for length in lengths
-            for row in measure_length(client, meter, codec, length, args.commands)
+            for row in measure_length(client, meter, codec, length, args.commands, policy, layouts)
         ]
     print_rows(out, rows, args.commands, meter)
     out.print(f"wall time {time.perf_counter() - began:.1f} s")

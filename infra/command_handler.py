@@ -1,10 +1,12 @@
 """The one command handler: load the stream, decide, append — and retry on a conflict.
 
 Decide and evolve come from the domain; the store, clock and id source from the composition
-root. Given a `SnapshotCodec`, the handler keeps a snapshot of the state each append leaves
-with that append, so the next command loads the state in one read instead of folding the
-whole stream; a snapshot it cannot use (another format, unreadable, or none) only means
-folding the events, as without a codec.
+root. Given a `SnapshotCodec`, the handler keeps snapshots of the state with the appends
+that leave it, so a command loads the last snapshot and the few events after it instead of
+folding the whole stream: a small state with every append, a larger one every so many
+events, as its `SnapshotPolicy` says (a large snapshot is rewritten whole each time it is
+kept). A snapshot it cannot use (another format, unreadable, or none) only means folding
+the events, as without a codec.
 
 Retrying on a concurrency conflict lives here and nowhere else, after a pause drawn at random
 up to a bound that doubles with each retry ("full jitter": racers that lost together do not
@@ -15,12 +17,13 @@ without this module knowing about metrics or logs.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from events import Event, EventMetadata
 from infra.clock import Clock
@@ -55,6 +58,34 @@ class SnapshotCodec(Protocol[StateT]):
     def decode(self, data: bytes) -> StateT:
         """The state; raises `SnapshotUnreadableError` for data it cannot decode."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPolicy:
+    """When the handler keeps a snapshot with an append.
+
+    A state that encodes up to `small_bytes` is kept with every append: a store keeps it
+    beside the head it writes anyway (DynamoDB: in the stream's tip, billed per KB), so it
+    costs nothing more. A larger one is written whole each time it is kept (DynamoDB: 2 write
+    units per KB), so it is kept again once `events_per_kb` events for each KB of the last
+    one have been appended since it, and at most `most_events`: its write is spread over
+    that many appends (about 2 / `events_per_kb` write units each), and a load reads at
+    most that many events after it.
+    """
+
+    small_bytes: int = 768
+    events_per_kb: int = 8
+    most_events: int = 500
+
+    def interval(self, size: int) -> int:
+        """Events from a kept snapshot of `size` bytes to the next one kept."""
+        if size <= self.small_bytes:
+            return 1
+        return max(1, min(self.most_events, self.events_per_kb * math.ceil(size / 1024)))
+
+
+EVERY_APPEND: Final = SnapshotPolicy(small_bytes=MAX_SNAPSHOT_BYTES)
+"""A snapshot with every append, whatever its size (how the handler kept them before)."""
 
 
 def full_jitter(retry: int, *, base: float = 0.005, cap: float = 0.2) -> float:
@@ -106,10 +137,12 @@ class EventStoreUnavailableError(CommandNotAppliedError):
 
 @dataclass(frozen=True, slots=True)
 class Loaded(Generic[StateT]):
-    """A stream's state (None: no events yet) at a version."""
+    """A stream's state (None: no events yet) at a version, and the version from which an
+    append keeps a snapshot again (0: at once)."""
 
     state: StateT | None
     version: int
+    snapshot_due: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +185,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         max_attempts: int = 4,
         on_retry: Callable[[Retry], None] | None = None,
         snapshots: SnapshotCodec[StateT] | None = None,
+        snapshot_policy: SnapshotPolicy = SnapshotPolicy(),
         pause: Callable[[int], float] = full_jitter,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -165,6 +199,7 @@ class CommandHandler(Generic[CommandT, StateT]):
         self._max_attempts = max_attempts
         self._on_retry = on_retry
         self._snapshots = snapshots
+        self._snapshot_policy = snapshot_policy
         self._pause = pause
         self._sleep = sleep
 
@@ -186,16 +221,16 @@ class CommandHandler(Generic[CommandT, StateT]):
         """
         conflict: ConcurrencyError | None = None
         for attempt in range(1, self._max_attempts + 1):
-            if attempt == 1 and loaded is not None:
-                state, version = loaded.state, loaded.version
-            else:
-                state, version = self._load(stream_id)
+            current = loaded if attempt == 1 and loaded is not None else self.load(stream_id)
+            state, version = current.state, current.version
             now = self._clock()
             decided = self._decide(command, state, now)
             if not decided:
                 return HandleResult(version, (), attempt)
             new = self._stamp(decided, now, actor, correlation_id, causation_id or correlation_id)
-            snapshot = self._snapshot_after(state, decided, version + len(decided))
+            snapshot = None
+            if version + len(decided) >= current.snapshot_due:
+                snapshot = self._snapshot_after(state, decided, version + len(decided))
             try:
                 new_version = self._store.append(stream_id, version, new, snapshot)
             except ConcurrencyError as error:
@@ -220,20 +255,20 @@ class CommandHandler(Generic[CommandT, StateT]):
 
     def load(self, stream_id: str) -> Loaded[StateT]:
         """The stream's state and version now (to look before deciding: see `handle`)."""
-        state, version = self._load(stream_id)
-        return Loaded(state, version)
-
-    def _load(self, stream_id: str) -> tuple[StateT | None, int]:
         codec = self._snapshots
         try:
             loaded = self._store.load(stream_id, codec.format if codec is not None else None)
             state: StateT | None = None
-            if loaded.snapshot is not None and codec is not None:
+            due = 0  # no usable snapshot: keep one with the next append
+            if (kept := loaded.snapshot) is not None and codec is not None:
                 try:
-                    state = codec.decode(loaded.snapshot.data)
+                    state = codec.decode(kept.data)
                 except SnapshotUnreadableError:
                     state, loaded = None, self._store.load(stream_id)  # fold every event
-            return self._fold(state, loaded), loaded.version
+                else:
+                    if not loaded.snapshot_misplaced:
+                        due = kept.version + self._snapshot_policy.interval(len(kept.data))
+            return Loaded(self._fold(state, loaded), loaded.version, due)
         except Exception as error:
             if is_unavailable(error):
                 raise EventStoreUnavailableError(stream_id) from error
@@ -249,7 +284,7 @@ class CommandHandler(Generic[CommandT, StateT]):
     ) -> Snapshot | None:
         """The state the decided events leave, to keep with them; None without a codec, or
         when it encodes larger than a snapshot may be (the next load then folds from the
-        last snapshot kept)."""
+        last snapshot kept, and the next append tries again)."""
         codec = self._snapshots
         if codec is None:
             return None

@@ -2,16 +2,30 @@
 
 Table: partition key `stream_id` (S), sort key `version` (N); see `template.yaml`.
 
-Each stream also has one *tip* item, at version 0 (events are numbered from 1): the stream's
-`head` version and, when its writer keeps one, a snapshot of its state. Every append updates
-the tip in the same transaction as it puts the events, on the condition that `head` is still
-the version the writer decided on; so a command loads with one read (the tip, when its
-snapshot is at the head) and writes with one transaction, however long the stream grows.
-Readers of events never see the tip: they read versions above 0, and the stream's consumers
-skip version 0.
+Each stream also has two reserved items below its events (which are numbered from 1):
 
-A stream written before tips existed has none: its first append finds so, gives the stream a
-tip at its last version (checked to exist) and appends again.
+- its *tip*, at version 0: the stream's `head` version and, when it fits in the tip's first
+  KB (`TIP_BYTES`), a snapshot of its state (`snapshot`, `snapshot_version`,
+  `snapshot_format`). Every append updates the tip in the same transaction as it puts the
+  events, on the condition that `head` is still the version the writer decided on. A
+  transactional write is billed 2 units per KB of the larger of the item's old and new
+  image, so a tip kept under 1 KB costs the minimum, however large the state grows;
+- its *snapshot item*, at version -1 (`SNAPSHOT_VERSION`), for a snapshot too large for the
+  tip: the same three attributes, written (whole) only by the appends that keep such a
+  snapshot, in their transaction. The writer decides how often (the command handler keeps
+  a large snapshot every so many events, not with every append).
+
+A load reads both reserved items with one strongly consistent Query (adjacent sort keys),
+takes the newer snapshot in the asked format, and, unless it is at the head, reads the
+events after it with a second Query: 1 or 2 requests. Readers of events never see the
+reserved items: they read versions above 0, and the stream's consumers skip versions 0 and
+below (`is_tip`).
+
+Older layouts still load: a tip written before the snapshot item existed holds its
+snapshot whatever its size (its load flags it, so the writer keeps a snapshot with its next
+append and the tip shrinks back to its head); a stream written before tips existed has
+none: its first append finds so, gives the stream a tip at its last version (checked to
+exist) and appends again.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import (
         AttributeValueTypeDef,
+        PutTypeDef,
         QueryInputTypeDef,
         TransactWriteItemTypeDef,
     )
@@ -51,6 +66,11 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
 _CONFLICT_REASONS: Final = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _VERSION: Final = {"#v": "version"}
 TIP_VERSION: Final = 0  # the sort key of a stream's tip item
+SNAPSHOT_VERSION: Final = -1  # the sort key of a stream's snapshot item (below the tip)
+# A tip up to this size is billed the minimum (1 KB, 2 units in a transaction) per append: a
+# snapshot rides in it when the whole tip still fits, and gets the snapshot item otherwise.
+TIP_BYTES: Final = 1024
+_SNAPSHOT_NAMES: Final = ("snapshot", "snapshot_version", "snapshot_format")
 # The request reached DynamoDB but its answer did not reach us: the append may have committed.
 _ANSWER_LOST: Final = (ReadTimeoutError, ConnectionClosedError)
 # Answers that mean "not now" rather than "no": throttled, overloaded, or not reached at all.
@@ -73,13 +93,22 @@ class DynamoDBEventStore:
     """An `EventStore` over a DynamoDB table; the client is passed in, never created here."""
 
     def __init__(
-        self, client: DynamoDBClient, table_name: str, *, page_size: int | None = None
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        page_size: int | None = None,
+        snapshots_in_tip: bool = False,
     ) -> None:
+        """`snapshots_in_tip` writes and reads the layout before the snapshot item (every
+        snapshot in the tip, whatever its size; loads with one GetItem of the tip): kept only
+        to measure it side by side (`bench/store_cost.py`). Its data loads either way."""
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size is at least 1, got {page_size}")
         self._client = client
         self._table = table_name
         self._page_size = page_size
+        self._snapshots_in_tip = snapshots_in_tip
 
     def append(
         self,
@@ -93,7 +122,7 @@ class DynamoDBEventStore:
         # version 7 to a stream at 5 from leaving a gap at 6; each Put's own condition guards
         # its version against a stream that lost its tip.
         actions = [
-            self._advance_tip(stream_id, expected_version, stored[-1].version, snapshot),
+            *self._advance_tip(stream_id, expected_version, stored[-1].version, snapshot),
             *(self._put(item) for item in stored),
         ]
         try:
@@ -123,18 +152,44 @@ class DynamoDBEventStore:
 
     def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
         check_stream_id(stream_id)
-        snapshot: Snapshot | None = None
-        if snapshot_format is not None:
+        if snapshot_format is None:
+            return LoadedStream(None, tuple(self.read(stream_id)))
+        tip, kept = self._reserved(stream_id)
+        # The newer of the tip's snapshot and the snapshot item's, in the format asked for.
+        found = [s for s in (_snapshot_in(tip, snapshot_format), kept) if s is not None]
+        found = [s for s in found if s.format == snapshot_format]
+        snapshot = max(found, key=lambda s: s.version, default=None)
+        # A tip over its first KB is an older layout's (a large snapshot in it): every append
+        # pays for all of it until a snapshot kept anew takes its place.
+        again = not self._snapshots_in_tip and _size(tip) > TIP_BYTES
+        if snapshot is not None and snapshot.version == _head_of(tip):
+            return LoadedStream(snapshot, (), again)  # one read, however long the stream
+        after = snapshot.version if snapshot is not None else 0
+        return LoadedStream(snapshot, tuple(self.read(stream_id, after)), again)
+
+    def _reserved(self, stream_id: str) -> tuple[Mapping[str, Mapping[str, Any]], Snapshot | None]:
+        """The stream's tip (empty if it has none) and the snapshot in its snapshot item."""
+        if self._snapshots_in_tip:
             tip = self._client.get_item(
                 TableName=self._table,
-                Key=_tip_key(stream_id),
+                Key=_reserved_key(stream_id, TIP_VERSION),
                 ConsistentRead=True,  # a command must decide on every event already appended
             ).get("Item", {})
-            snapshot = _snapshot_in(tip, snapshot_format)
-            if snapshot is not None and snapshot.version == _head_of(tip):
-                return LoadedStream(snapshot, ())  # the common case: one read, whatever the length
-        after = snapshot.version if snapshot is not None else 0
-        return LoadedStream(snapshot, tuple(self.read(stream_id, after)))
+            return tip, None
+        items = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="stream_id = :stream AND #v BETWEEN :snapshot AND :tip",
+            ExpressionAttributeNames=_VERSION,
+            ExpressionAttributeValues={
+                ":stream": {"S": stream_id},
+                ":snapshot": {"N": str(SNAPSHOT_VERSION)},
+                ":tip": {"N": str(TIP_VERSION)},
+            },
+            ConsistentRead=True,  # a command must decide on every event already appended
+        )["Items"]
+        by_version = {int(item["version"]["N"]): item for item in items}
+        kept = by_version.get(SNAPSHOT_VERSION, {})
+        return by_version.get(TIP_VERSION, {}), _snapshot_in(kept, None)
 
     def read(self, stream_id: str, after_version: int = 0) -> Iterator[RecordedEvent]:
         check_stream_id(stream_id)
@@ -205,35 +260,52 @@ class DynamoDBEventStore:
 
     def _advance_tip(
         self, stream_id: str, expected_version: int, new_version: int, snapshot: Snapshot | None
-    ) -> TransactWriteItemTypeDef:
-        """The tip's update: head to the new version, if it is still at the expected one."""
-        names = {"#head": "head"}
-        values: dict[str, AttributeValueTypeDef] = {":head": {"N": str(new_version)}}
-        if snapshot is not None:
-            names |= {"#s": "snapshot", "#sv": "snapshot_version", "#sf": "snapshot_format"}
-            values |= {
-                ":s": {"B": snapshot.data},
-                ":sv": {"N": str(snapshot.version)},
-                ":sf": {"S": snapshot.format},
-            }
+    ) -> list[TransactWriteItemTypeDef]:
+        """The tip's write (head to the new version, if it is still at the expected one) and,
+        for a snapshot too large for the tip, the snapshot item's.
+
+        Without a snapshot the tip's head alone is updated (a snapshot in it stays: still a
+        true state of the stream, with the events after it). With one, the tip is put whole:
+        with the snapshot if it fits, else with its head alone and the snapshot in its item
+        (so a snapshot left in the tip by an older layout, or an older small one, goes).
+        """
+        values: dict[str, AttributeValueTypeDef] = {}
         if expected_version == 0:
             condition = "attribute_not_exists(#head)"
         else:
             condition = "#head = :expected"
             values[":expected"] = {"N": str(expected_version)}
-        setting = ["#head = :head"] + (
-            ["#s = :s", "#sv = :sv", "#sf = :sf"] if snapshot is not None else []
-        )
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": _tip_key(stream_id),
-                "UpdateExpression": "SET " + ", ".join(setting),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
+        head: dict[str, AttributeValueTypeDef] = {"head": {"N": str(new_version)}}
+        if snapshot is None:
+            return [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _reserved_key(stream_id, TIP_VERSION),
+                        "UpdateExpression": "SET #head = :head",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#head": "head"},
+                        "ExpressionAttributeValues": {":head": head["head"], **values},
+                    }
+                }
+            ]
+        tip = {**_reserved_key(stream_id, TIP_VERSION), **head}
+        inline = {**tip, **_snapshot_attributes(snapshot)}
+        own_item = not self._snapshots_in_tip and _size(inline) > TIP_BYTES
+        put: PutTypeDef = {
+            "TableName": self._table,
+            "Item": tip if own_item else inline,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#head": "head"},
         }
+        if values:
+            put["ExpressionAttributeValues"] = values
+        actions: list[TransactWriteItemTypeDef] = [{"Put": put}]
+        if own_item:
+            item = {**_reserved_key(stream_id, SNAPSHOT_VERSION), **_snapshot_attributes(snapshot)}
+            # Unconditional: the tip's condition in the same transaction orders the writers.
+            actions.append({"Put": {"TableName": self._table, "Item": item}})
+        return actions
 
     def _give_tip(self, stream_id: str, version: int) -> bool:
         """Give a stream written before tips existed its tip, at its last version.
@@ -247,7 +319,10 @@ class DynamoDBEventStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {**_tip_key(stream_id), "head": {"N": str(version)}},
+                            "Item": {
+                                **_reserved_key(stream_id, TIP_VERSION),
+                                "head": {"N": str(version)},
+                            },
                             "ConditionExpression": "attribute_not_exists(#v)",
                             "ExpressionAttributeNames": _VERSION,
                         }
@@ -271,28 +346,59 @@ class DynamoDBEventStore:
         }
 
 
-def _tip_key(stream_id: str) -> dict[str, AttributeValueTypeDef]:
-    return {"stream_id": {"S": stream_id}, "version": {"N": str(TIP_VERSION)}}
+def _reserved_key(stream_id: str, version: int) -> dict[str, AttributeValueTypeDef]:
+    return {"stream_id": {"S": stream_id}, "version": {"N": str(version)}}
+
+
+def _snapshot_attributes(snapshot: Snapshot) -> dict[str, AttributeValueTypeDef]:
+    return {
+        "snapshot": {"B": snapshot.data},
+        "snapshot_version": {"N": str(snapshot.version)},
+        "snapshot_format": {"S": snapshot.format},
+    }
+
+
+def _size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values, in bytes."""
+    total = 0
+    for name, value in item.items():
+        ((kind, raw),) = value.items()
+        if kind == "N":  # about one byte per two significant digits, plus one
+            digits = str(raw).lstrip("-").replace(".", "").lstrip("0") or "0"
+            size = (len(digits) + 1) // 2 + 1
+        elif kind == "B":
+            size = len(raw)
+        else:
+            size = len(str(raw).encode())
+        total += len(name.encode()) + size
+    return total
 
 
 def _head_of(tip: Mapping[str, Mapping[str, Any]]) -> int:
     return int(tip["head"]["N"]) if "head" in tip else 0
 
 
-def _snapshot_in(tip: Mapping[str, Mapping[str, Any]], snapshot_format: str) -> Snapshot | None:
-    """The tip's snapshot, if it has one in `snapshot_format`."""
-    if "snapshot" not in tip or tip.get("snapshot_format", {}).get("S") != snapshot_format:
+def _snapshot_in(
+    item: Mapping[str, Mapping[str, Any]], snapshot_format: str | None
+) -> Snapshot | None:
+    """A reserved item's snapshot, if it has one (in `snapshot_format`, unless None)."""
+    if not all(name in item for name in _SNAPSHOT_NAMES):
+        return None
+    found = str(item["snapshot_format"]["S"])
+    if snapshot_format is not None and found != snapshot_format:
         return None
     return Snapshot(
-        version=int(tip["snapshot_version"]["N"]),
-        format=snapshot_format,
-        data=bytes(tip["snapshot"]["B"]),
+        version=int(item["snapshot_version"]["N"]),
+        format=found,
+        data=bytes(item["snapshot"]["B"]),
     )
 
 
 def is_tip(item: Mapping[str, Mapping[str, Any]]) -> bool:
-    """Whether an item (as a query or a stream record's image holds it) is a stream's tip."""
-    return str(item.get("version", {}).get("N")) == str(TIP_VERSION)
+    """Whether an item (as a query or a stream record's image or keys hold it) is one of a
+    stream's reserved items, its tip or its snapshot item: not an event (version 0 or below)."""
+    version = item.get("version", {}).get("N")
+    return version is not None and int(str(version)) <= TIP_VERSION
 
 
 def to_item(stored: StoredEvent) -> dict[str, AttributeValueTypeDef]:

@@ -42,10 +42,16 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class LoadedStream:
-    """What deciding on a stream needs: its usable snapshot, if any, and every event after it."""
+    """What deciding on a stream needs: its usable snapshot, if any, and every event after it.
+
+    `snapshot_misplaced`: the store keeps the stream's snapshot where it costs more than it
+    should (an older layout's): a writer that keeps snapshots should keep one with its next
+    append, whenever it would otherwise have waited.
+    """
 
     snapshot: Snapshot | None
     events: tuple[RecordedEvent, ...]
+    snapshot_misplaced: bool = False
 
     @property
     def version(self) -> int:
@@ -66,7 +72,8 @@ class EventStore(Protocol):
         """Append atomically if the stream is at `expected_version` (0: it must not exist).
 
         With a `snapshot` (of the stream as it is after these events), it is kept with the
-        stream in the same atomic write, replacing the previous one.
+        stream in the same atomic write, replacing the previous one; without, the previous
+        one stays (how often to keep one is the writer's choice).
 
         Returns the stream's new version. Raises `ConcurrencyError` when the stream is at
         another version, and an `AppendRefusedError` for an invalid batch; either way

@@ -22,16 +22,19 @@ from infra.eventstore.errors import (
 )
 from infra.eventstore.port import NewEvent, RecordedEvent, Snapshot
 
-# A DynamoDB transaction holds at most 100 actions, and every append spends one of them on
-# the stream's tip (its version, the check of the expected one, and the snapshot).
-MAX_EVENTS_PER_APPEND: Final = 99
+# A DynamoDB transaction holds at most 100 actions, and an append spends one of them on the
+# stream's tip (its version, the check of the expected one) and, when it keeps a snapshot too
+# large for the tip, one on the snapshot's own item.
+MAX_EVENTS_PER_APPEND: Final = 98
 # DynamoDB's item limit is "400 KB"; 400,000 is below every reading of that (and below moto's).
 MAX_ITEM_BYTES: Final = 400_000
 # DynamoDB refuses a transaction whose items together exceed 4 MB.
 MAX_APPEND_BYTES: Final = 4_000_000
-# A snapshot shares the tip item with the stream's version and names: well under the item
-# limit. A writer whose state encodes larger appends without one (readers fold from the last).
-MAX_SNAPSHOT_BYTES: Final = 350_000
+# A large snapshot has an item of its own, with its stream id, version and format: well under
+# the item limit. A writer whose state encodes larger appends without one (readers fold from
+# the last).
+MAX_SNAPSHOT_BYTES: Final = 390_000
+MAX_SNAPSHOT_FORMAT_BYTES: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,10 @@ def check_snapshot(snapshot: Snapshot, new_version: int) -> None:
         )
     if not snapshot.format:
         raise SnapshotRefusedError("a snapshot names its format")
+    if len(snapshot.format.encode()) > MAX_SNAPSHOT_FORMAT_BYTES:
+        raise SnapshotRefusedError(
+            f"a snapshot's format is at most {MAX_SNAPSHOT_FORMAT_BYTES} bytes"
+        )
     if len(snapshot.data) > MAX_SNAPSHOT_BYTES:
         raise SnapshotRefusedError(
             f"a snapshot is at most {MAX_SNAPSHOT_BYTES} bytes, got {len(snapshot.data)}"

@@ -16,8 +16,10 @@ import pytest
 from domain.streams import round_stream_id
 from events import AgencyAdmitted, Event
 from infra.command_handler import (
+    EVERY_APPEND,
     CommandHandler,
     ConcurrencyRetriesExhaustedError,
+    SnapshotPolicy,
     SnapshotUnreadableError,
     full_jitter,
 )
@@ -269,26 +271,51 @@ class AdmittedSnapshots:
 
     format = "admitted/1"
 
-    def __init__(self, *, limit: int | None = None) -> None:
+    def __init__(self, *, limit: int | None = None, padding: int = 0) -> None:
         self.decoded: list[bytes] = []
+        self.encoded = 0
         self._limit = limit  # states with more agencies than this encode oversized
+        self._padding = padding  # commas after the org numbers: a larger snapshot, same state
 
     def encode(self, state: Admitted) -> bytes:
+        self.encoded += 1
         if self._limit is not None and len(state) > self._limit:
             return b"x" * (MAX_SNAPSHOT_BYTES + 1)
-        return ",".join(sorted(state)).encode()
+        return ",".join(sorted(state)).encode() + b"," * self._padding
 
     def decode(self, data: bytes) -> Admitted:
         self.decoded.append(data)
         if not data.replace(b",", b"").replace(b"-", b"").isdigit():
             raise SnapshotUnreadableError(f"not a list of org numbers: {data[:20]!r}")
-        return frozenset(data.decode().split(","))
+        return frozenset(org for org in data.decode().split(",") if org)
 
 
 def snapshotting(
-    store: InMemoryEventStore, decide: FakeDecider, codec: AdmittedSnapshots
+    store: InMemoryEventStore | MisplacedSnapshots,
+    decide: FakeDecider,
+    codec: AdmittedSnapshots,
+    policy: SnapshotPolicy = SnapshotPolicy(),  # noqa: B008 (frozen)
 ) -> CommandHandler[Admit, Admitted]:
-    return CommandHandler(store, decide, evolve, TickingClock(), ids().__next__, snapshots=codec)
+    return CommandHandler(
+        store,
+        decide,
+        evolve,
+        TickingClock(),
+        ids().__next__,
+        snapshots=codec,
+        snapshot_policy=policy,
+    )
+
+
+class MisplacedSnapshots(RivalWrites):
+    """A store that says its snapshot is where an older layout kept it."""
+
+    def __init__(self, store: InMemoryEventStore) -> None:
+        super().__init__(store, [])
+
+    def load(self, stream_id: str, snapshot_format: str | None = None) -> LoadedStream:
+        loaded = self.store.load(stream_id, snapshot_format)
+        return LoadedStream(loaded.snapshot, loaded.events, snapshot_misplaced=True)
 
 
 def admit(handler: CommandHandler[Admit, Admitted], *orgs: str) -> int:
@@ -356,6 +383,83 @@ def test_a_state_too_large_for_a_snapshot_is_appended_without_one() -> None:
     admit(handler, FMI)
     assert decide.calls[-1][1] == frozenset({SKV, KV})
     assert admitted_in(store) == [SKV, KV, FMI]
+
+
+def kept_versions(store: InMemoryEventStore, codec: AdmittedSnapshots) -> int | None:
+    snapshot = store.load(STREAM, codec.format).snapshot
+    return snapshot.version if snapshot is not None else None
+
+
+def orgs(count: int) -> list[str]:
+    return [f"202100-{n:04d}" for n in range(count)]
+
+
+def test_a_large_state_is_kept_every_so_many_events_not_with_every_append() -> None:
+    # GIVEN a codec whose snapshots are 1.5-1.9 KB (2 KB billed: 16 events between them), and
+    # one whose are 2.1-2.7 KB (24 events between them)
+    for padding, interval in ((1_500, 16), (2_100, 24)):
+        store, codec, decide = (
+            InMemoryEventStore(),
+            AdmittedSnapshots(padding=padding),
+            FakeDecider(),
+        )
+        handler = snapshotting(store, decide, codec)
+        assert SnapshotPolicy().interval(padding + 11) == interval
+        # WHEN single-event commands come, one after another
+        kept: list[int | None] = []
+        for org in orgs(2 * interval + 3):
+            admit(handler, org)
+            kept.append(kept_versions(store, codec))
+        # THEN a snapshot was kept by the first append, then every `interval` events after
+        assert sorted({v for v in kept if v is not None}) == [1, 1 + interval, 1 + 2 * interval]
+        # AND the state was encoded only for the appends that kept it
+        assert codec.encoded == 3
+        # AND each command decided on the state of every event before it
+        assert decide.calls[-1][1] == frozenset(orgs(2 * interval + 2))
+        assert admitted_in(store) == orgs(2 * interval + 3)
+
+
+def test_a_small_state_is_kept_with_every_append_and_so_is_every_state_under_every_append() -> None:
+    # GIVEN a small snapshot (kept with every append) and a large one under EVERY_APPEND
+    for padding, policy in ((0, SnapshotPolicy()), (5_000, EVERY_APPEND)):
+        store, codec = InMemoryEventStore(), AdmittedSnapshots(padding=padding)
+        handler = snapshotting(store, FakeDecider(), codec, policy)
+        # WHEN three commands come / THEN each kept a snapshot at its version
+        for version, org in enumerate(orgs(3), 1):
+            admit(handler, org)
+            assert kept_versions(store, codec) == version
+
+
+def test_a_snapshot_the_store_says_is_misplaced_is_kept_again_with_the_next_append() -> None:
+    # GIVEN a large snapshot at version 1, which the store says is misplaced
+    inner, codec, decide = InMemoryEventStore(), AdmittedSnapshots(padding=5_000), FakeDecider()
+    admit(snapshotting(inner, decide, codec), SKV)
+    assert kept_versions(inner, codec) == 1
+    # WHEN the next command comes, long before one would be due
+    admit(snapshotting(MisplacedSnapshots(inner), decide, codec), KV)
+    # THEN its append kept one
+    assert kept_versions(inner, codec) == 2
+
+
+def test_a_loaded_stream_tells_the_handler_when_a_snapshot_is_due() -> None:
+    # GIVEN a large snapshot kept at version 1 (2 KB billed: the next one due at 17)
+    store, codec = InMemoryEventStore(), AdmittedSnapshots(padding=1_500)
+    handler = snapshotting(store, FakeDecider(), codec)
+    admit(handler, SKV)
+    # WHEN / THEN the handler's look says so; with no snapshot codec, one is due at once
+    assert handler.load(STREAM).snapshot_due == 17
+    assert snapshotting(InMemoryEventStore(), FakeDecider(), codec).load(STREAM).snapshot_due == 0
+
+
+@pytest.mark.parametrize(
+    ("size", "interval"),
+    [(0, 1), (768, 1), (769, 8), (1024, 8), (1025, 16), (71 * 1024, 500), (390_000, 500)],
+)
+def test_the_policy_spreads_a_large_snapshots_write_over_events_per_kb(
+    size: int, interval: int
+) -> None:
+    assert SnapshotPolicy().interval(size) == interval
+    assert EVERY_APPEND.interval(size) == 1
 
 
 def test_each_retry_waits_a_pause_that_grows_with_the_retries() -> None:
