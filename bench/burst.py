@@ -2,22 +2,37 @@
 
     .venv/bin/python bench/burst.py [--applications 500] [--clients 50] [--duplicates 0.1]
                                     [--seed 1] [--direct-applications 100]
+                                    [--sections serve,http,direct] [--growth-applications 100]
+                                    [--profile FILE [--py-spy PATH]]
 
-Starts the local stack in this process (as `programme serve` does: moto server, the template's
-tables, the real handlers behind the local HTTP API, the stream pump, the state machine),
-schedules a round whose applications are open, and sends it `--applications` applications,
-each from a distinct agency with a generated, Luhn-valid organisation number, plus
-`--duplicates` times that many re-sent deliveries (the same delivery id and body again),
-shuffled in among the rest with `--seed`. Then it checks, through the event store and the
+Runs the local stack (as `programme serve` does: moto server, the template's tables, the real
+handlers behind the local HTTP API, the stream pump, the state machine), schedules a round
+whose applications are open, and sends it `--applications` applications, each from a distinct
+agency with a generated, Luhn-valid organisation number, plus `--duplicates` times that many
+re-sent deliveries (the same delivery id and body again), shuffled in among the rest with
+`--seed`. Then it checks, through the event store and the
 HTTP queries (`GET /rounds/{id}`, `GET /rounds/{id}/events`), that exactly that many distinct
 applications were recorded, each agency once, the stream's versions contiguous, every
 duplicate answered `duplicate` (each delivery `recorded` exactly once), and that no request
 was answered 5xx (but the direct section's 503s, see below); a failed check is printed and
 the exit status is 1. Progress goes to stderr, the table to stdout.
 
-Two sections, side by side, each on a fresh local stack (its own moto, tables and round):
+Three sections, side by side, each on a fresh local stack (its own moto, tables and round):
 
-- **HTTP (local stack)**: `--clients` threads, each with its own keep-alive HTTP connection
+- **HTTP (programme serve --data)**, the issue's target: a real `python -m programme.cli serve
+  --port 0 --data <fresh temporary folder>` process, spawned and waited for (its `serving on`
+  line, as tests/e2e/processes.py does); `--clients` threads of this process POST the signed
+  deliveries to it, each on its own keep-alive connection, exactly as in the next section.
+  Everything is journaled (the folder's SQLite journal, synchronous=FULL, before each answer).
+  The checks read the event store through the moto URL the process prints. The process's
+  CPU time over the burst (from /proc) is shown per request: it varies less than wall time
+  on a shared machine. A second table sets the p99 against the target (≤ 2 s) and the figure
+  before this work (37.8 s at 2.4 requests/s); `--growth-applications N` adds a run at N
+  applications (a fresh process, the same clients) to show how it grows. `--profile FILE`
+  records the process with py-spy during the burst (`--gil`: the thread holding the GIL,
+  i.e. CPU; collapsed stacks, one per line).
+- **HTTP (local stack)**, in this process: `--clients` threads, each with its own keep-alive
+  HTTP connection
   (opened one after another before the burst: the local HTTP front listens with a backlog
   of 5, and 50 connections opened at once are partly reset), POST the signed deliveries to
   `/webhooks/typeform`. Everything the intake function does on AWS runs (signature,
@@ -48,9 +63,10 @@ per process and not meant to be written by many threads at once).
 Every command loads the round from its tip (one GetItem of its head and snapshot) before
 deciding, and writes one transaction: "first 10 % -> last 10 %" compare the median time of the
 earliest and latest requests of the burst (handler time in the HTTP section, call time in the
-direct one), and moto's own share: loading the round, and TransactWriteItems (moto deep-copies
-the whole table, twice, as its rollback snapshot of each transaction: that part grows with
-the table, not with anything AWS would do).
+direct one), and moto's own share: loading the round, and TransactWriteItems. (moto deep-copied
+the whole table as its rollback snapshot of each transaction, a cost that grew with the table;
+the local stack now rolls back with an undo log of the items written,
+programme/stack/undo_log.py.)
 
 The local stack stops moto keeping every model instance it makes (programme/stack/moto_dynamodb.py):
 with those deep copies kept, memory grew with the square of the appends (this bench at 500 ran
@@ -69,8 +85,12 @@ import os
 import platform
 import queue
 import random
+import re
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -79,9 +99,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
-from _common import header, percentile, table, typeform_headers, with_check_digit
+from _common import ROOT, header, percentile, table, typeform_headers, with_check_digit
 from rich.console import Console
 from rich.table import Table
 
@@ -179,6 +200,7 @@ class Section:
     service_times: list[float] = field(default_factory=list)  # seconds, in invocation order
     service_label: str = "handler time"
     moto: MotoTimes | None = None
+    server_cpu: float = 0.0  # the serve process's CPU seconds over the burst
     resets: int = 0
     checks: dict[str, int | str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -300,11 +322,22 @@ def http_section(
 ) -> Section:
     section = Section("HTTP (local stack)", round_id, plan)
     section.service_label = "handler time (inside the lock)"
+    timed = ServiceTimes(intake)
+    with timed:
+        http_burst(section, stack_info.api_url, stack_info.secrets.typeform, clients, progress)
+    section.service_times = timed.seconds
+    return section
+
+
+def http_burst(
+    section: Section, api_url: str, secret: str, clients: int, progress: Callable[[str], None]
+) -> Section:
+    """The section's plan POSTed by `clients` threads, each on its own keep-alive connection."""
     # Connected one after another before the burst: see the docstring (listen backlog).
     pool: queue.Queue[HttpClient] = queue.Queue()
     connected = []
     for _ in range(clients):
-        client = HttpClient(stack_info.api_url, stack_info.secrets.typeform)
+        client = HttpClient(api_url, secret)
         client.connect()
         connected.append(client)
         pool.put(client)
@@ -326,10 +359,7 @@ def http_section(
             client = local.client = pool.get_nowait()
         return redeliver(index, delivery, lambda: client.post(delivery.body), judge)
 
-    timed = ServiceTimes(intake)
-    with timed:
-        section.sent, section.wall = run_clients(clients, plan, send, progress)
-    section.service_times = timed.seconds
+    section.sent, section.wall = run_clients(clients, section.plan, send, progress)
     section.resets = sum(client.resets for client in connected)
     for client in connected:
         if client.connection is not None:
@@ -411,6 +441,156 @@ class MotoTimes:
             self._undo.pop()()
 
 
+# Section 0: against `programme serve --data DIR`, a separate process
+
+
+SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
+MOTO = re.compile(r"moto \(AWS\)\s+(http://127\.0\.0\.1:\d+)")
+SERVE_START_TIMEOUT = 180.0
+TODAY = (37.8, 2.4)  # issue 14: p99 seconds and requests/s of this burst before this work
+TARGET_P99 = 2.0
+
+
+@dataclass
+class ServeProcess:
+    """`python -m programme.cli serve --port 0 --data DIR`, its output collected by a thread."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+    reader: threading.Thread
+    secrets: Any = None
+
+    @classmethod
+    def start(cls, data: Path, *extra: str) -> ServeProcess:
+        environment = {k: v for k, v in os.environ.items() if not k.endswith("_SECRET")}
+        command = [sys.executable, "-m", "programme.cli", "serve", "--port", "0"]
+        process = subprocess.Popen(
+            [*command, "--data", str(data), *extra],
+            cwd=ROOT,
+            env={**environment, "COLUMNS": "200"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+        reader.start()
+        return cls(process, lines, reader)
+
+    def found(self, pattern: re.Pattern[str], timeout: float = SERVE_START_TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines):
+                if match := pattern.search(line):
+                    return match[1]
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = "".join(self.lines[-20:])
+                raise SystemExit(f"programme serve did not print {pattern.pattern}:\n{tail}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(timeout=5)
+
+
+def kept_secrets(data: Path) -> Any:
+    from programme.stack.environment import WebhookSecrets
+
+    saved = json.loads((data / "secrets.json").read_text())
+    return WebhookSecrets(saved["typeform"], saved["forms"])
+
+
+def moto_event_store(moto_url: str) -> Any:
+    import boto3
+
+    from infra.eventstore import DynamoDBEventStore
+
+    session = boto3.session.Session(
+        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="eu-north-1"
+    )
+    return DynamoDBEventStore(session.client("dynamodb", endpoint_url=moto_url), "EventStoreTable")
+
+
+def serve_section(
+    args: argparse.Namespace, numbers: list[str], status: Console, profile: Path | None = None
+) -> Section:
+    """The burst against a real `programme serve --data <fresh folder>` process, over HTTP."""
+    from programme.client import ApiClient
+
+    with tempfile.TemporaryDirectory(prefix="burst-data-") as folder:
+        data = Path(folder) / "data"
+        served = ServeProcess.start(data)
+        spy: subprocess.Popen[bytes] | None = None
+        try:
+            api_url = served.found(SERVING)
+            moto_url = served.found(MOTO)
+            api = ApiClient(api_url, kept_secrets(data), timeout=CLIENT_TIMEOUT)
+            round_id = f"burst-serve-{args.seed}"
+            open_round(api, round_id, 903)
+            plan = plan_burst(
+                round_id, f"tf-serve-{args.seed}", numbers, args.duplicates, args.seed
+            )
+            status.print(
+                f"[dim]programme serve --data: {len(plan.sends)} deliveries from "
+                f"{args.clients} clients…[/dim]"
+            )
+            if profile is not None:
+                spy = subprocess.Popen(
+                    [
+                        *(args.py_spy, "record", "--pid", str(served.process.pid)),
+                        *("--rate", "100", "--format", "raw", "--output", str(profile)),
+                        *("--nonblocking", "--gil"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1.0)
+            cpu = process_cpu_seconds(served.process.pid)
+            section = http_burst(
+                Section("HTTP (programme serve --data)", round_id, plan),
+                api_url,
+                api.secrets.typeform,
+                args.clients,
+                progress(status),
+            )
+            section.server_cpu = process_cpu_seconds(served.process.pid) - cpu
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
+                spy = None
+            check(section, api, moto_event_store(moto_url))
+            section.checks["journal rows"] = journal_rows(data)
+            return section
+        finally:
+            if spy is not None:
+                spy.kill()
+            served.stop()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux; 0 where unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def journal_rows(data: Path) -> int:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(data / "journal.sqlite3")) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM requests").fetchone()
+    return int(count)
+
+
 # Section 2: straight through the command handler, no lock
 
 
@@ -477,13 +657,15 @@ class RetryCounter:
 # Checks
 
 
-def check(section: Section, api: Any) -> None:
+def check(section: Section, api: Any, store: Any = None) -> None:
+    """`store`: the event store to read (default: the composition root's, in this process)."""
     from domain.streams import round_stream_id
     from events import AgencyApplied
     from functions.common import bootstrap
 
     plan = section.plan
-    recorded = list(bootstrap.event_store().read(round_stream_id(section.round_id)))
+    store = store if store is not None else bootstrap.event_store()
+    recorded = list(store.read(round_stream_id(section.round_id)))
     applied = [r.event for r in recorded if isinstance(r.event, AgencyApplied)]
     ids = {a.delivery_id for a in applied}
     expected_ids = {d.delivery_id for d in plan.sends}
@@ -627,6 +809,9 @@ def progress(status: Console) -> Callable[[str], None]:
     return lambda line: status.print(f"[dim]  {line}[/dim]")
 
 
+SECTIONS = ("serve", "http", "direct")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=500)
@@ -634,13 +819,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="which to run, comma-separated: serve (a `programme serve --data DIR` process), "
+        "http (the local stack in this process), direct (threads, no lock)",
+    )
+    parser.add_argument(
         "--direct-applications",
         type=int,
         default=100,
         help="distinct applications in the direct section: the first of the same agencies "
         "(0: skip it); its cost grows with the square of this (see the docstring)",
     )
+    parser.add_argument(
+        "--growth-applications",
+        type=int,
+        default=0,
+        help="also run the serve section at this smaller size (same clients), to show growth",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record the serve process with py-spy during the burst (collapsed stacks here)",
+    )
+    parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable (--profile)")
     args = parser.parse_args(argv)
+    chosen = [name for name in args.sections.split(",") if name]
+    if set(chosen) - set(SECTIONS):
+        parser.error(f"--sections: choose among {', '.join(SECTIONS)}")
     warnings.simplefilter("ignore")  # Powertools: "No application metrics to publish"
     console = Console(file=sys.stdout, width=110)
     status = Console(file=sys.stderr)
@@ -655,21 +862,74 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap.concurrency_retried = counter  # the command handlers' on_retry finds it here
     numbers = org_numbers(args.applications, random.Random(args.seed))
     direct_size = min(args.applications, args.direct_applications)
+    sections: list[Section] = []
+    growth: list[Section] = []
     try:
-        run = section_run(True, args, numbers, counter, status)
-        sections = [on_a_fresh_stack(run, counter, status)]
-        if direct_size:
+        if "serve" in chosen:
+            if 0 < args.growth_applications < args.applications:
+                growth.append(serve_section(args, numbers[: args.growth_applications], status))
+            sections.append(serve_section(args, numbers, status, args.profile))
+            growth.append(sections[-1])
+        if "http" in chosen:
+            run = section_run(True, args, numbers, counter, status)
+            sections.append(on_a_fresh_stack(run, counter, status))
+        if "direct" in chosen and direct_size:
             run = section_run(False, args, numbers[:direct_size], counter, status)
             sections.append(on_a_fresh_stack(run, counter, status))
     finally:
         bootstrap.concurrency_retried = counter.production  # type: ignore[assignment]
     total = time.perf_counter() - began
     console.print(results_table(sections, args, total))
+    if "serve" in chosen:
+        console.print(target_table(growth, args))
     console.print(NOTES)
-    failures = [f"{s.name}: {f}" for s in sections for f in s.failures]
-    for failure in failures:
+    failures = [f"{s.name}: {f}" for s in [*sections, *growth] for f in s.failures]
+    for failure in dict.fromkeys(failures):
         status.print(f"[red]FAILED[/red] {failure}")
     return 1 if failures else 0
+
+
+def target_table(growth: list[Section], args: argparse.Namespace) -> Table:
+    """The serve section against the target and today's figure (and at a smaller size)."""
+    result = table(
+        f"programme serve --data: p99 target ≤ {TARGET_P99:.0f} s at 500 applications, "
+        f"{args.clients} clients",
+        [
+            *("burst", "requests", "recorded / duplicate / 5xx", "p50", "p95", "p99", "req/s"),
+            *("CPU / request", "met"),
+        ],
+        ("burst", "met"),
+    )
+    result.add_row(
+        "before (issue 14: 500, 50 clients)",
+        "550",
+        "500 / 50 / 0",
+        "-",
+        "-",
+        f"{TODAY[0]:.1f} s",
+        f"{TODAY[1]:.1f}",
+        "-",
+        "no",
+    )
+    for section in growth:
+        latencies = [s.seconds for s in section.sent]
+        answers = Counter(s.answer for s in section.sent if s.status == 202)
+        errors = sum(s.status >= 500 for s in section.sent)
+        p99 = percentile(latencies, 99)
+        exact = not section.failures
+        met = "yes" if p99 <= TARGET_P99 and exact else "no"
+        result.add_row(
+            f"now ({section.plan.distinct} + {section.plan.duplicates})",
+            str(len(section.sent)),
+            f"{answers['recorded']} / {answers['duplicate']} / {errors}",
+            f"{percentile(latencies, 50):.2f} s",
+            f"{percentile(latencies, 95):.2f} s",
+            f"{p99:.2f} s",
+            f"{len(section.sent) / section.wall:.1f}",
+            ms(section.server_cpu / len(section.sent)) if section.server_cpu else "-",
+            met if exact else "no (checks failed)",
+        )
+    return result
 
 
 # The table
@@ -714,6 +974,7 @@ def column(section: Section) -> list[str]:
         first_to_last(section.moto.reads if section.moto else []),
         first_to_last(section.moto.appends if section.moto else []),
         f"{len(sent) / section.wall:,.1f} req/s",
+        ms(section.server_cpu / len(sent)) if section.server_cpu else "-",
         f"{section.retries}",
         f"{section.checks.get('events in the round stream')}",
         f"{section.checks.get('AgencyApplied events')} "
@@ -744,6 +1005,7 @@ ROWS = [
     "  moto: loading the round",
     "  moto: TransactWriteItems",
     "throughput",
+    "serve process CPU per request",
     "concurrency retries",
     "events in the round stream",
     "AgencyApplied recorded",
@@ -774,7 +1036,7 @@ def results_table(sections: list[Section], args: argparse.Namespace, total: floa
     caption = (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()} on {platform.system()} "
         f"{platform.machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"whole run {total:,.1f} s (two stacks started and stopped, both bursts, checks)"
+        f"whole run {total:,.1f} s (each section's stack started and stopped, bursts, checks)"
     )
     result = table(title, ["", *(section.name for section in sections)], ("",), caption=caption)
     columns = [column(section) for section in sections]

@@ -7,17 +7,16 @@ inside the one DynamoDB lock (`moto_dynamodb`), after moto applied the request a
 answer leaves. So a handler that answered 2xx had every write it made on disk first, and no
 reader (the stream pump takes the same lock) saw a write the journal does not hold.
 
-At start the requests are sent to a fresh moto again, in order; DynamoDB's writes are
-deterministic given their order (a condition that held then holds again), so the tables come
-back as they were, and the event store's stream with them: the pump reads it from its start,
-so the projector finds its checkpoints and the lifecycle starter starts every round's
-execution again. Requests moto refused (a failed condition, a cancelled transaction) changed
-nothing and are not kept.
+At start the requests are handed to a fresh moto again (its handler, in this process), in
+order; DynamoDB's writes are deterministic given their order (a condition that held then
+holds again), so the tables come back as they were, and the event store's stream with them:
+the pump reads it from its start, so the projector finds its checkpoints and the lifecycle
+starter starts every round's execution again. Requests moto refused (a failed condition, a
+cancelled transaction) changed nothing and are not kept.
 """
 
 from __future__ import annotations
 
-import http.client
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +24,11 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.compat import HTTPHeaders
 from moto.dynamodb.responses import DynamoHandler
+
+from programme.stack.moto_in_process import answer
 
 MUTATING: Final = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -117,35 +120,48 @@ def _status(result: Any) -> int:
     return int(result[0]) if isinstance(result, tuple) and result else 200
 
 
+def _headers(values: dict[str, str]) -> HTTPHeaders:
+    headers = HTTPHeaders()
+    for name, value in values.items():
+        headers[name] = value
+    return headers
+
+
 def replay(
     journal: Journal, moto_url: str, region: str, progress: Callable[[int, int], None]
 ) -> int:
-    """Send every journaled request to moto again, in order; the number sent."""
+    """Send every journaled request to moto again, in order; the number sent.
+
+    Each is handed to moto's DynamoDB handler in this process (`moto_in_process.answer`, as
+    the stack's own clients' calls are), not sent over HTTP: moto's server closes every
+    connection, so each of them cost a TCP connection and a thread of its own."""
     total = journal.count()
-    split = urlsplit(moto_url)
-    connection = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port, timeout=60)
     headers = {
         "Content-Type": "application/x-amz-json-1.0",
         "Authorization": _REPLAY_AUTH.format(region=region),
+        "Host": urlsplit(moto_url).netloc,
     }
+    url = moto_url.rstrip("/") + "/"
     journal.replaying = True
     sent = 0
     try:
         for operation, body in journal.entries():
-            connection.request(
-                "POST", "/", body, {**headers, "X-Amz-Target": _TARGET_PREFIX + operation}
+            request = AWSPreparedRequest(
+                "POST",
+                url,
+                _headers({**headers, "X-Amz-Target": _TARGET_PREFIX + operation}),
+                body,
+                stream_output=False,
             )
-            answer = connection.getresponse()
-            text = answer.read()
-            if answer.status != 200:
+            status, _, text = answer(DynamoHandler.dispatch, request)
+            if status != 200:
                 raise JournalError(
                     f"the journal {journal.path} does not replay: request {sent + 1} "
-                    f"({operation}) was refused ({answer.status}: {text[:200]!r})"
+                    f"({operation}) was refused ({status}: {text[:200]!r})"
                 )
             sent += 1
             if sent % 500 == 0 or sent == total:
                 progress(sent, total)
     finally:
         journal.replaying = False
-        connection.close()
     return sent

@@ -15,6 +15,12 @@ in place — stream shard included. Every reader's shard iterator (the stream pu
 the shard object nobody writes to any more, holding the cancelled writes' records: the stream
 shows a phantom insert, then nothing ever again. `keep_stream_shards` keeps each table's live
 shard, cut back to the records it had before the transaction: what DynamoDB Streams does.
+
+That whole-table copy also made each append's cost grow with the table (every event, copied
+twice per append). `undo_log.undo_logged` takes its place: it records the prior image of the
+items a transaction can write and puts them back if it fails, and falls back to moto's own
+snapshot (with `keep_stream_shards`) only for a transaction whose writes it cannot locate.
+And a Query on a table reads the partition it names (`moto_queries`), not every item sorted.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+from programme.stack.moto_queries import query_by_partition
+from programme.stack.undo_log import undo_logged
 
 _LOCK: Final = threading.RLock()
 HANDLERS: Final = (DynamoHandler, DynamoDBStreamsHandler)
@@ -77,7 +86,8 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
 
 def serialise_moto_dynamodb() -> Callable[[], None]:
     """Patch moto's DynamoDB (and Streams) handlers, and its rollback of a cancelled
-    transaction; returns the function that undoes it.
+    transaction (an undo log, `undo_log`), and its table Query (`moto_queries`); returns the
+    function that undoes it.
 
     Also stops moto keeping every model instance it ever makes (a class-level list only its
     dashboard reads): each TransactWriteItems deep-copies the tables it touches as its rollback
@@ -89,9 +99,12 @@ def serialise_moto_dynamodb() -> Callable[[], None]:
     for handler in HANDLERS:
         handler.call_action = one_at_a_time(handler.call_action)  # type: ignore[method-assign]
     transact = DynamoDBBackend.__dict__["transact_write_items"]
-    DynamoDBBackend.transact_write_items = keep_stream_shards(transact)  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = undo_logged(  # type: ignore[method-assign,assignment]
+        transact, keep_stream_shards(transact)
+    )
     tracking = BaseModel.__dict__["__new__"]
     BaseModel.__new__ = _untracked  # type: ignore[method-assign]
+    unpartitioned = query_by_partition()
 
     def undo() -> None:
         for handler, original in originals.items():
@@ -101,5 +114,6 @@ def serialise_moto_dynamodb() -> Callable[[], None]:
                 handler.call_action = original  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
         BaseModel.__new__ = tracking  # type: ignore[method-assign]
+        unpartitioned()
 
     return undo

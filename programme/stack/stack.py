@@ -55,6 +55,7 @@ from programme.stack.lifecycle import (
 )
 from programme.stack.local_kms import keep_kms_key
 from programme.stack.moto_dynamodb import serialise_moto_dynamodb
+from programme.stack.moto_in_process import dispatch_in_process
 from programme.stack.routes import http_routes
 from programme.stack.scheduler import DailyJob, SchedulerThread, scheduled_jobs
 from programme.stack.streams import Consumer, PumpThread, StreamPump, stream_mappings
@@ -258,6 +259,7 @@ class LocalStack:
 
         running.undo.append(restore_config)
         configure_moto_server(running.moto_url)
+        running.undo.append(dispatch_in_process(url))  # this process's calls skip the HTTP
         return running.moto_url
 
     def _use_fresh_adapters(self) -> None:
