@@ -6,21 +6,27 @@ Items:
   write costs a unit per started kilobyte, and a round's pairs (4.5 KB of text for 20
   agencies) pack into one;
 - a stream's checkpoints, every target's in one item: pk `cp#<digest of the stream id>`, sk
-  `stream` (`infra.readmodels.checkpoint_item` says what it holds). A digest, because a
-  stream id may name a person's subject (`subject-<id>`);
+  `stream`, and beside it, sk `stream#…`, the parts of a large state (a round's agencies and
+  pairs, each its own item: `infra.readmodels.checkpoint_item` says what they hold). A
+  digest, because a stream id may name a person's subject (`subject-<id>`);
 - a view's generations: pk `generations`, sk `<view>`, `active`, `building`, `revision` (N).
 
 A commit is one TransactWriteItems: the stream's checkpoint item, written whole on the
-condition that it is still as read, and the documents. Two projectors racing on one event
-cannot both apply it; the loser reads again and finds it applied. An event costs one small
-checkpoint write however many views see it, and the round views' common state is stored once.
+condition that it is still as read, the parts of its states that changed, and the documents.
+Two projectors racing on one event cannot both apply it; the loser reads again and finds it
+applied. An event costs one small checkpoint write however many views see it, the round
+views' common state is stored once, and a large round's state is not rewritten whole: an
+event writes the parts it changed, so what it writes does not grow with the round. Nor does
+what it reads: the store keeps each stream's checkpoints as it last read or wrote them, and
+uses them again while a GetItem finds the checkpoint item still at that revision.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
@@ -57,6 +63,8 @@ GENERATIONS: Final = "generations"
 _CONFLICT_REASONS: Final = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _BATCH_WRITE: Final = 25
 _KILOBYTE: Final = 1024  # what DynamoDB bills a write by, per started one
+_STREAMS_KNOWN: Final = 32
+"""Streams whose checkpoints a store keeps between events (a round's state may be 100s of KB)."""
 
 
 def document_pk(target: Target, partition: str) -> str:
@@ -93,6 +101,7 @@ class DynamoDBReadModelStore:
         self._pointer_max_age = pointer_max_age
         self._clock = clock
         self._active: dict[str, tuple[float, int]] = {}
+        self._known: OrderedDict[str, StreamCheckpoints] = OrderedDict()
 
     # -- checkpoints and commits ---------------------------------------------------------
 
@@ -101,13 +110,39 @@ class DynamoDBReadModelStore:
         return Checkpoints(read.checkpoints(), basis=read)
 
     def _read_checkpoints(self, partition: str) -> StreamCheckpoints:
+        """The stream's checkpoints: as this store last read or wrote them if its checkpoint
+        item is still at that revision (one small GetItem), else read whole (one Query)."""
+        known = self._known.get(partition)
+        if known is not None:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": partition}, "sk": {"S": checkpoint_item.SORT}},
+                ProjectionExpression="#rev",
+                ExpressionAttributeNames={"#rev": checkpoint_item.REVISION},
+                ConsistentRead=True,
+            ).get("Item")
+            # A state's parts change only with the item's revision: the same revision, the
+            # same states (parts of a commit that failed are not anyone's).
+            if item is not None and int(item[checkpoint_item.REVISION]["N"]) == known.revision:
+                self._known.move_to_end(partition)
+                return known.copy()
         query: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": partition}},
             "ConsistentRead": True,  # deciding repeat / next / gap needs the latest
         }
-        return StreamCheckpoints.read(partition, self._query(query))
+        read = StreamCheckpoints.read(partition, self._query(query))
+        if read.revision:
+            self._remember(read)
+        return read
+
+    def _remember(self, read: StreamCheckpoints) -> None:
+        """Keep what a stream's checkpoints are (a copy), for its next read."""
+        self._known[read.partition] = read.copy()
+        self._known.move_to_end(read.partition)
+        while len(self._known) > _STREAMS_KNOWN:
+            self._known.popitem(last=False)
 
     def commit(self, commits: Sequence[Commit]) -> None:
         for commit in commits:
@@ -135,26 +170,14 @@ class DynamoDBReadModelStore:
         return self._read_checkpoints(partition)
 
     def _write(self, basis: StreamCheckpoints, commits: Sequence[Commit]) -> None:
-        """One transaction: the stream's checkpoint item with the commits, their documents."""
+        """One transaction: the stream's checkpoint item with the commits, their documents,
+        and the parts of its states that changed (those of a state needing too many for the
+        transaction are put before it; parts no state refers to any more are deleted after)."""
         checkpoints = basis.checkpoints()
         for commit in commits:
             check_expected(commit, checkpoints.get(commit.target))
             checkpoints[commit.target] = commit.checkpoint
-        item = basis.item(checkpoints)
-        if (size := item_size(item)) > checkpoint_item.MAX_ITEM_BYTES:
-            where = repr(commits[0].stream_id) if commits else basis.partition
-            raise CommitTooLargeError(
-                f"the checkpoints of {where} take {size} bytes together, "
-                f"over {checkpoint_item.MAX_ITEM_BYTES}"
-            )
-        put: TransactWriteItemTypeDef = {"Put": {"TableName": self._table, "Item": item}}
-        if basis.revision == 0:
-            put["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["Put"]["ConditionExpression"] = "#rev = :rev"
-            put["Put"]["ExpressionAttributeNames"] = {"#rev": checkpoint_item.REVISION}
-            put["Put"]["ExpressionAttributeValues"] = {":rev": {"N": str(basis.revision)}}
-        actions = [put]
+        actions: list[TransactWriteItemTypeDef] = []
         for checkpoint, key in basis.legacy.values():
             delete: TransactWriteItemTypeDef = {
                 "Delete": {
@@ -168,6 +191,34 @@ class DynamoDBReadModelStore:
             actions.append(delete)
         for commit in commits:
             actions += self._document_actions(commit)
+        layout = basis.layout(checkpoints, room=MAX_COMMIT_ITEMS - 1 - len(actions))
+        item = layout.item
+        if (size := item_size(item)) > checkpoint_item.MAX_ITEM_BYTES:
+            where = repr(commits[0].stream_id) if commits else basis.partition
+            raise CommitTooLargeError(
+                f"the checkpoints of {where} take {size} bytes together, "
+                f"over {checkpoint_item.MAX_ITEM_BYTES}"
+            )
+        put: TransactWriteItemTypeDef = {"Put": {"TableName": self._table, "Item": item}}
+        if basis.revision == 0:
+            put["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["Put"]["ConditionExpression"] = "#rev = :rev"
+            put["Put"]["ExpressionAttributeNames"] = {"#rev": checkpoint_item.REVISION}
+            put["Put"]["ExpressionAttributeValues"] = {":rev": {"N": str(basis.revision)}}
+        actions.insert(0, put)
+        for sort, text in sorted(layout.puts.items()):
+            part = _part(basis.partition, sort, text)
+            actions.append({"Put": {"TableName": self._table, "Item": part}})
+        for sort in sorted(layout.deletes):
+            key = {"pk": {"S": basis.partition}, "sk": {"S": sort}}
+            actions.append({"Delete": {"TableName": self._table, "Key": key}})
+        if layout.before:  # a new reference no item refers to yet: safe to write ahead
+            parts = [_part(basis.partition, sort, text) for sort, text in layout.before.items()]
+            for start in range(0, len(parts), _BATCH_WRITE):
+                self._batch(
+                    [{"PutRequest": {"Item": p}} for p in parts[start : start + _BATCH_WRITE]]
+                )
         try:
             # botocore fills ClientRequestToken: its own retry of a transaction that did
             # commit succeeds instead of failing on our own checkpoint.
@@ -178,7 +229,17 @@ class DynamoDBReadModelStore:
             raise CheckpointMovedError(
                 f"the checkpoints of {basis.partition} moved under the commit"
             ) from error
-        basis.written(checkpoints, item)
+        basis.written(checkpoints, layout)
+        self._remember(basis)
+        self._delete_parts(basis.partition, layout.after)
+
+    def _delete_parts(self, partition: str, sorts: Iterable[str]) -> None:
+        """Delete parts no state refers to (a later read finds any left, and deletes them)."""
+        keys: list[dict[str, Any]] = [
+            {"pk": {"S": partition}, "sk": {"S": s}} for s in sorted(sorts)
+        ]
+        for start in range(0, len(keys), _BATCH_WRITE):
+            self._delete_all(keys[start : start + _BATCH_WRITE])
 
     def _document_actions(self, commit: Commit) -> list[TransactWriteItemTypeDef]:
         actions: list[TransactWriteItemTypeDef] = []
@@ -267,11 +328,12 @@ class DynamoDBReadModelStore:
             rest = {t: checkpoint for t, checkpoint in read.held.items() if t != target}
             names = {"#rev": checkpoint_item.REVISION}
             values: dict[str, AttributeValueTypeDef] = {":rev": {"N": str(read.revision)}}
+            layout = read.layout(rest, room=0)  # the states kept are as they were: no parts
             try:
                 if rest:
                     self._client.put_item(
                         TableName=self._table,
-                        Item=read.item(rest),
+                        Item=layout.item,
                         ConditionExpression="#rev = :rev",
                         ExpressionAttributeNames=names,
                         ExpressionAttributeValues=values,
@@ -284,6 +346,7 @@ class DynamoDBReadModelStore:
                         ExpressionAttributeNames=names,
                         ExpressionAttributeValues=values,
                     )
+                self._delete_parts(partition, layout.after)
                 return True
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code")
@@ -329,14 +392,17 @@ class DynamoDBReadModelStore:
             raise GenerationChangedError(f"{view}: generations changed meanwhile") from error
 
     def _delete_all(self, keys: list[dict[str, Any]]) -> None:
-        requests: Any = [{"DeleteRequest": {"Key": key}} for key in keys]
+        self._batch([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch(self, requests: Any) -> None:
+        """One BatchWriteItem of at most 25 requests, what it left unprocessed sent again."""
         for attempt in range(8):
             response = self._client.batch_write_item(RequestItems={self._table: requests})
             requests = response.get("UnprocessedItems", {}).get(self._table)
             if not requests:
                 return
             time.sleep(min(2.0, 0.05 * 2**attempt))  # throttled: back off, then try the rest
-        raise RuntimeError(f"could not delete {len(requests)} read-model items (throttled)")
+        raise RuntimeError(f"could not write {len(requests)} read-model items (throttled)")
 
     # -- reading documents ------------------------------------------------------------------
 
@@ -421,6 +487,11 @@ def stored_texts(item: Item) -> list[str]:
     if "z" in item:
         texts.append(document_text(item))
     return texts + checkpoint_item.states(item)
+
+
+def _part(partition: str, sort: str, text: str) -> dict[str, AttributeValueTypeDef]:
+    """A part of a state kept in parts (`infra.readmodels.checkpoint_item`)."""
+    return {"pk": {"S": partition}, "sk": {"S": sort}, "v": {"S": text}}
 
 
 def _kilobytes(size: int) -> int:

@@ -181,7 +181,13 @@ REVIEWED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "QueriesFunction": {"ReadModelTable": {"dynamodb:GetItem", "dynamodb:Query"}},
     "ProjectorFunction": {
-        "ReadModelTable": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+        # Reviewed: GetItem reads a stream's checkpoint revision, to reuse what it last read.
+        "ReadModelTable": {
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        },
         "EventStoreTable": STREAM_READ,
         "ProjectorFailureQueue": {"sqs:SendMessage"},
     },

@@ -9,6 +9,8 @@ from events import Event, EventMetadata
 from infra.eventstore import RecordedEvent
 from infra.readmodels import VIEWS, DocKey, InMemoryReadModelStore, JsonObject, Projector, Target
 from infra.readmodels.documents import decode
+from infra.readmodels.reader import ReadModels
+from infra.readmodels.views import pairs, plans, rounds
 
 T0 = datetime(2016, 1, 4, 9, tzinfo=UTC)
 
@@ -48,6 +50,17 @@ def projected(events: Iterable[RecordedEvent]) -> InMemoryReadModelStore:
 
 
 def document(store: InMemoryReadModelStore, view: str, key: DocKey) -> JsonObject | None:
+    """A document as the queries read it: a round's overview, pairs and plans put together
+    from the round's own document and its pairs' (`ReadModels`), any other as stored."""
+    reader = ReadModels(store)
+    round_documents = {
+        (rounds.NAME, "overview"): reader.round,
+        (pairs.NAME, "pairs"): reader.pairs,
+        (plans.NAME, "plans"): reader.plans,
+    }
+    read = round_documents.get((view, key.sort))
+    if read is not None and key.partition.startswith("round#"):
+        return read(key.partition.removeprefix("round#"))
     text = store.document(Target(view, store.active_generation(view)), key)
     return None if text is None else decode(text)
 

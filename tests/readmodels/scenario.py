@@ -1,5 +1,7 @@
 """What the read-model tests project: round 3 of 2015 as walked, a round 4 with every twist,
-a refusal for a round that does not exist, and a person's erasure in their subject stream.
+a refusal for a round that does not exist, and a person's erasure in their subject stream;
+and a round of any number of agencies (`large_round`, which bench/projection_cost.py
+projects too).
 
 Built once on the in-memory store; `seed` appends the same events (envelopes included) to any
 store, so the DynamoDB tests get them in a handful of writes.
@@ -16,6 +18,7 @@ from itertools import groupby
 from events import (
     AgencyAdmitted,
     AgencyApplied,
+    AgencyRejected,
     AgencyWaitlisted,
     ApplicationRefused,
     ApplicationsClosed,
@@ -31,6 +34,8 @@ from events import (
     PlanReminderIssued,
     PlanRevised,
     PlanSubmitted,
+    PresentationRecorded,
+    RoundClosed,
     RoundScheduled,
     RoundStarted,
     SealedPersonalData,
@@ -48,6 +53,7 @@ REFUSALS_STREAM = "intake-refusals"
 PLAN_DUE_4 = datetime(2016, 10, 28, 17, tzinfo=UTC)
 LATE_PLAN_AT = datetime(2016, 11, 2, 9, tzinfo=UTC)  # 4 days 16 hours late: 5 days
 SHA = "c" * 64
+_CIPHERTEXT = "c2VhbGVkLXBlcnNvbmFsLWRhdGEtb2YtYS1wZXJzb24tYXQtbGVhc3QtYS1mZXctd29yZHMtbG9uZw=="
 
 # People of round 4, sealed before they reach an event; none may show in a read model.
 PEOPLE_4 = {
@@ -211,6 +217,161 @@ def _refusal() -> ApplicationRefused:
         source="forms",
         delivery_id="forms-unknown-round",
     )
+
+
+LARGE_T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+DAY = timedelta(days=1)
+ROUND_EVENTS = 7
+"""The round's own: scheduled, opened, closed to applications, started, the plan reminder
+and deadline, closed."""
+CAPACITY = 200
+"""The most a round may admit (`RoundScheduled.capacity`): a larger round has more
+applicants, not more participants."""
+THEMES = ("digitalisering", "attraktiv arbetsgivare", "delaktighet")
+
+
+def admitted_of(agencies: int) -> list[int]:
+    """Which agencies are admitted: nine in ten, up to the capacity a round may have (200)."""
+    admitted: list[int] = []
+    for k in range(agencies):
+        if k % 10 != 9 and len(admitted) < CAPACITY:
+            admitted.append(k)
+    return admitted
+
+
+def event_count(agencies: int) -> int:
+    """How many events `round_events` makes for `agencies` agencies."""
+    pairs = len(admitted_of(agencies)) // 2
+    revisions = len(range(1, pairs, 4))
+    return ROUND_EVENTS + 2 * agencies + len(admitted_of(agencies)) + 3 * pairs + revisions
+
+
+def agencies_for(events: int) -> int:
+    """Agencies for a round of about `events` events (at least 4)."""
+    agencies = 4
+    while event_count(agencies + 1) <= events:
+        agencies += 1
+    return agencies
+
+
+def large_round_events(round_id: str, agencies: int) -> Iterator[Event]:
+    """One round's events in order, `agencies` agencies applying (nine in ten admitted, up to
+    a capacity of 200, and paired; the others rejected or waitlisted); each pair's plan in,
+    one in four late, one in four revised; each pair presents; from scheduling to closing."""
+    orgs = [f"{202200 + k // 10_000:06d}-{k % 10_000:04d}" for k in range(agencies)]
+    chosen = set(admitted_of(agencies))
+    admitted = [org for k, org in enumerate(orgs) if k in chosen]
+    pairs = [(f"pair-{p + 1}", admitted[2 * p : 2 * p + 2]) for p in range(len(admitted) // 2)]
+    if len(admitted) % 2 and pairs:  # a trio takes the odd one
+        pair_id, members = pairs[-1]
+        pairs[-1] = (pair_id, [*members, admitted[-1]])
+    plan_due = LARGE_T0 + 240 * DAY
+    yield RoundScheduled(
+        round_id=round_id,
+        number=1,
+        title="Utvecklingsprogrammet, omgång 1",
+        capacity=CAPACITY,
+        themes=THEMES,
+        application_opens_at=LARGE_T0,
+        application_closes_at=LARGE_T0 + 31 * DAY,
+        starts_at=LARGE_T0 + 59 * DAY,
+        plan_due_at=plan_due,
+        closes_at=LARGE_T0 + 270 * DAY,
+    )
+    yield ApplicationsOpened(due_at=LARGE_T0)
+    for k, org in enumerate(orgs):
+        yield AgencyApplied(
+            org_number=org,
+            agency_name=f"Myndigheten för strategisk utveckling nr {k}",
+            director_general=_sealed(k, 0),
+            contact=_sealed(k, 1),
+            themes=(THEMES[k % 3],),
+            submitted_at=LARGE_T0 + timedelta(minutes=k),
+            source="typeform",
+            delivery_id=f"tf-{k}",
+        )
+    yield ApplicationsClosed(due_at=LARGE_T0 + 31 * DAY, applications=agencies)
+    for k, org in enumerate(orgs):
+        if k in chosen:
+            yield AgencyAdmitted(org_number=org, case_number=f"ESV 2026/{k}")
+        elif k % 20 in (9, 10, 11, 12):
+            yield AgencyRejected(org_number=org, case_number=f"ESV 2026/{k}")
+        else:
+            yield AgencyWaitlisted(org_number=org, case_number=None)
+    for k, org in enumerate(admitted):
+        yield ParticipantNominated(org_number=org, role="director_general", person=_sealed(k, 2))
+    for p, (pair_id, members) in enumerate(pairs):
+        yield PairFormed(pair_id=pair_id, org_numbers=tuple(members), theme=THEMES[p % 3])
+    yield RoundStarted(due_at=LARGE_T0 + 59 * DAY, admitted=tuple(admitted), unpaired=())
+    yield PlanReminderIssued(
+        due_at=plan_due - 14 * DAY, plan_due_at=plan_due, pairs_without_plan=()
+    )
+    on_time = [(p, pair) for p, pair in enumerate(pairs) if p % 4 != 3]
+    late = [(p, pair) for p, pair in enumerate(pairs) if p % 4 == 3]
+    for p, (pair_id, _) in on_time:
+        yield _plan(round_id, pair_id, p, plan_due - DAY, late=False)
+    yield PlanDeadlinePassed(due_at=plan_due, pairs_without_plan=tuple(i for _, (i, _) in late))
+    for p, (pair_id, _) in late:
+        yield _plan(round_id, pair_id, p, plan_due + 2 * DAY, late=True)
+    for p, (pair_id, _) in enumerate(pairs):
+        if p % 4 == 1:
+            yield PlanRevised(
+                pair_id=pair_id,
+                revision=2,
+                title="Strategisk utvecklingsplan, reviderad",
+                document_url=f"https://programme.example.se/plans/{round_id}/{pair_id}-r2.pdf",
+                document_sha256=f"{p + 1:064x}",
+                submitted_at=plan_due + 10 * DAY,
+                late=True,
+            )
+    for pair_id, _ in pairs:
+        yield PresentationRecorded(pair_id=pair_id, held_at=LARGE_T0 + 265 * DAY)
+    yield RoundClosed(
+        due_at=LARGE_T0 + 270 * DAY,
+        admitted=len(admitted),
+        pairs=len(pairs),
+        plans_submitted=len(pairs),
+        plans_late=len(late),
+        presentations=len(pairs),
+    )
+
+
+def _plan(round_id: str, pair_id: str, p: int, at: datetime, *, late: bool) -> PlanSubmitted:
+    return PlanSubmitted(
+        pair_id=pair_id,
+        title="Strategisk utvecklingsplan",
+        document_url=f"https://programme.example.se/plans/{round_id}/{pair_id}.pdf",
+        document_sha256=f"{p:064x}",
+        submitted_at=at,
+        late=late,
+    )
+
+
+def _sealed(k: int, role: int) -> SealedPersonalData:
+    return SealedPersonalData(subject_id=f"subj-{k:016x}{role:016x}", ciphertext=_CIPHERTEXT)
+
+
+def large_round(round_id: str, agencies: int) -> list[RecordedEvent]:
+    """`large_round_events` as the round's stream records them (versions 1..n)."""
+    stream_id = f"round-{round_id}"
+    events = [
+        RecordedEvent(
+            stream_id,
+            version,
+            event,
+            EventMetadata(
+                event_id=f"{stream_id}-{version}",
+                occurred_at=LARGE_T0 + timedelta(minutes=version),
+                recorded_at=LARGE_T0 + timedelta(minutes=version),
+                correlation_id=f"corr-{version}",
+                causation_id=f"corr-{version}",
+                actor="scheduler" if version % 2 else "staff:programme-office",
+            ),
+        )
+        for version, event in enumerate(large_round_events(round_id, agencies), start=1)
+    ]
+    assert len(events) == event_count(agencies), (len(events), event_count(agencies))
+    return events
 
 
 def _sealed_values(events: Iterable[RecordedEvent]) -> set[str]:

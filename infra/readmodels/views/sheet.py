@@ -4,6 +4,11 @@ The round overview, pairs, plans, agency history and participation views all fol
 stream into this same sheet and differ only in the documents they derive from it. It holds
 no personal data: nominated people are only counted by role, sealed fields are never read.
 It deliberately re-implements no domain rule: it records what the events say happened.
+
+`layout` names how the round documents derived from a sheet are laid out (2: a document
+per pair, beside the round's own; before, each view kept one document of every pair). A
+sheet without it was kept by code that wrote the whole-round documents: the round views
+write all of theirs in this layout at its next event (`upgraded`), and mark it.
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ DATE_FIELDS = (
     "closes_at",
 )
 ROLES = ("director_general", "leadership_member")
+LAYOUT: Final = 2
+PAIR_EVENTS: Final = frozenset(
+    {PairFormed, PairDissolved, PlanSubmitted, PlanRevised, PresentationRecorded}
+)
+"""The events that change a pair's facts (each names its `pair_id`)."""
 _DAY_SECONDS = 86_400
 _STATE_AFTER: dict[type[Any], str] = {
     ApplicationsOpened: "open",
@@ -69,12 +79,44 @@ def evolve(sheet: Sheet | None, event: Event) -> tuple[Sheet | None, Touched]:
         return _scheduled(event), _NONE
     if sheet is None:  # nothing precedes RoundScheduled in a round stream
         return None, _NONE
+    upgraded(sheet)
     step = STEPS.get(type(event))
     return sheet, _NONE if step is None else step(sheet, event)
 
 
 Touched = AbstractSet[str]
 _NONE: Final[Touched] = frozenset()
+
+
+def upgraded(sheet: Sheet) -> bool:
+    """Mark a sheet of an earlier layout with the current one; whether it was of an earlier."""
+    if sheet.get("layout") == LAYOUT:
+        return False
+    sheet["layout"] = LAYOUT
+    return True
+
+
+def pair_of(event: Event) -> str | None:
+    """The pair a pair event is about (None: not a pair event)."""
+    if isinstance(event, PairFormed | PairDissolved | PlanSubmitted | PlanRevised):
+        return event.pair_id
+    if isinstance(event, PresentationRecorded):
+        return event.pair_id
+    return None
+
+
+def pairs_changed_by(sheet: Sheet, event: Event) -> Touched | None:
+    """The pairs whose facts `event` may change, as the round documents show them (None:
+    every pair, the sheet being replaced): a pair event's pair; an application's agency
+    is named in every pair it is or was in."""
+    if (pair_id := pair_of(event)) is not None:
+        return {pair_id}
+    if isinstance(event, AgencyApplied):
+        org = event.org_number
+        return {pair_id for pair_id, pair in sheet["pairs"].items() if org in pair["org_numbers"]}
+    if isinstance(event, RoundScheduled):
+        return None
+    return _NONE
 
 
 def _rescheduled(sheet: Sheet, event: RoundRescheduled) -> Touched:
@@ -116,9 +158,22 @@ def _moved(sheet: Sheet, event: Event) -> Touched:
 
 def plan_status(pair: JsonObject, deadline_passed: bool) -> str:
     """pending | overdue (deadline passed, none in) | submitted (on time) | late."""
+    return resolved_status(plan_in(pair), deadline_passed)
+
+
+def plan_in(pair: JsonObject) -> str | None:
+    """submitted (on time) | late | None (no plan in): a pair document stores this, so the
+    deadline passing changes no pair's document."""
     plan = pair.get("plan")
     if plan is not None:
         return "late" if plan["late"] else "submitted"
+    return None
+
+
+def resolved_status(status: str | None, deadline_passed: bool) -> str:
+    """A plan status as shown, from `plan_in` and the round's deadline."""
+    if status is not None:
+        return status
     return "overdue" if deadline_passed else "pending"
 
 
@@ -140,6 +195,7 @@ def _scheduled(event: RoundScheduled) -> Sheet:
         "roles": dict.fromkeys(ROLES, 0),
         "agencies": {},
         "pairs": {},
+        "layout": LAYOUT,
     }
 
 
