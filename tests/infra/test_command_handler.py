@@ -395,9 +395,9 @@ def orgs(count: int) -> list[str]:
 
 
 def test_a_large_state_is_kept_every_so_many_events_not_with_every_append() -> None:
-    # GIVEN a codec whose snapshots are 1.5-1.9 KB (2 KB billed: 16 events between them), and
-    # one whose are 2.1-2.7 KB (24 events between them)
-    for padding, interval in ((1_500, 16), (2_100, 24)):
+    # GIVEN a codec whose snapshots are 1.5-1.9 KB (2 KB billed: 4 events between them), and
+    # one whose are 2.1-2.7 KB (6 events between them)
+    for padding, interval in ((1_500, 4), (2_100, 6)):
         store, codec, decide = (
             InMemoryEventStore(),
             AdmittedSnapshots(padding=padding),
@@ -442,18 +442,18 @@ def test_a_snapshot_the_store_says_is_misplaced_is_kept_again_with_the_next_appe
 
 
 def test_a_loaded_stream_tells_the_handler_when_a_snapshot_is_due() -> None:
-    # GIVEN a large snapshot kept at version 1 (2 KB billed: the next one due at 17)
+    # GIVEN a large snapshot kept at version 1 (2 KB billed: the next one due at 5)
     store, codec = InMemoryEventStore(), AdmittedSnapshots(padding=1_500)
     handler = snapshotting(store, FakeDecider(), codec)
     admit(handler, SKV)
     # WHEN / THEN the handler's look says so; with no snapshot codec, one is due at once
-    assert handler.load(STREAM).snapshot_due == 17
+    assert handler.load(STREAM).snapshot_due == 5
     assert snapshotting(InMemoryEventStore(), FakeDecider(), codec).load(STREAM).snapshot_due == 0
 
 
 @pytest.mark.parametrize(
     ("size", "interval"),
-    [(0, 1), (768, 1), (769, 8), (1024, 8), (1025, 16), (71 * 1024, 500), (390_000, 500)],
+    [(0, 1), (768, 1), (769, 2), (1024, 2), (1025, 4), (71 * 1024, 142), (390_000, 500)],
 )
 def test_the_policy_spreads_a_large_snapshots_write_over_events_per_kb(
     size: int, interval: int
