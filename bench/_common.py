@@ -181,16 +181,24 @@ def handler_environment(service: str, namespace: str, pseudonym_key: str, **more
 @contextmanager
 def emulated_aws(*, config: Any = None, one_snapshot: bool = True) -> Iterator[None]:
     """moto in this process, its time clocked (`MotoClock`), and with `one_snapshot` its
-    transactions sped up (`snapshot_tables_once`); fake credentials, warnings silenced."""
+    transactions sped up (`snapshot_tables_once`); a table Query reads its partition only,
+    as DynamoDB does (moto's sorts the whole table; the local stack's patch, answers equal);
+    fake credentials, warnings silenced."""
     use_fake_aws()
     from moto import mock_aws
 
+    from programme.stack.moto_queries import query_by_partition
+
     warnings.simplefilter("ignore")
-    with mock_aws(config=config):
-        MotoClock.install()
-        if one_snapshot:
-            snapshot_tables_once()
-        yield
+    undo = query_by_partition()
+    try:
+        with mock_aws(config=config):
+            MotoClock.install()
+            if one_snapshot:
+                snapshot_tables_once()
+            yield
+    finally:
+        undo()
 
 
 def handler_tables(template: Mapping[str, Any]) -> tuple[Any, dict[str, str]]:

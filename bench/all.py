@@ -31,12 +31,18 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "cold_start": (["--runs", "15"], ["--runs", "1", "--no-package"]),
     "rebuild": (["--events", "100000", "--repeat", "3"], ["--events", "2000", "--repeat", "1"]),
     "burst": (
-        [*("--applications", "500", "--clients", "50", "--direct-applications", "100"), *BURST],
+        [
+            *("--applications", "500", "--clients", "50", "--direct-applications", "100"),
+            *("--growth-applications", "100", *BURST),
+        ],
         [*("--applications", "40", "--clients", "8", "--direct-applications", "20"), *BURST],
     ),
+    "restart": (["--events", "1000,10000"], ["--events", "100"]),
     "peers": (["--rounds", "20", "--repeat", "3"], ["--rounds", "3", "--repeat", "1"]),
     "cost_per_round": (["--agencies", "12"], ["--agencies", "4"]),
-    "handler_latency": ([], ["20"]),
+    "handler_latency": ([], ["20", "--long-stream", "60"]),
+    "calls_per_application": (["--sizes", "10,100"], ["--sizes", "3"]),
+    "projection_cost": (["--events", "100,400,1600"], ["--events", "20,40"]),
 }
 
 

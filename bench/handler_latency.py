@@ -86,7 +86,11 @@ def import_time(module: str, runs: int = 5) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("invocations", nargs="?", type=int, default=200, help="per scenario")
-    n = parser.parse_args(argv).invocations
+    parser.add_argument(
+        "--long-stream", type=int, default=500, help="applications on the one long stream"
+    )
+    arguments = parser.parse_args(argv)
+    n, long_applications = arguments.invocations, arguments.long_stream
     out = console()
     header(out, "Handler latency of the write side (in process, under moto)")
     handler_environment(
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
         handler_tables(load_template())
         with contextlib.redirect_stdout(io.StringIO()):  # metrics' EMF lines
-            rows = run_scenarios(n)
+            rows = run_scenarios(n, long_applications)
     rows += [import_time(module) for module in ("functions.intake.app", "functions.commands.app")]
     result = table(
         f"Handler latency in process under moto ({n} invocations a scenario)",
@@ -174,7 +178,7 @@ class Scenarios:
         return [measure(name, self.n, call, 200) for name, call in calls.items()]
 
 
-def run_scenarios(n: int) -> list[list[str]]:
+def run_scenarios(n: int, long_applications: int = 500) -> list[list[str]]:
     """Deliveries and decisions spread over rounds of 20 applicants (streams of ~20-80
     events, as real rounds are), then decisions on one long stream, to show its cost."""
     from domain import CloseApplications, OpenApplications, ScheduleRound, decide, evolve
@@ -214,12 +218,12 @@ def run_scenarios(n: int) -> list[list[str]]:
     rows.append(
         ["(round streams at the end: events)", "", f"{min(lengths)}-{max(lengths)}", "", ""]
     )
-    rows.append(long_stream(on, now))
+    rows.append(long_stream(on, now, long_applications))
     return rows
 
 
-def long_stream(on: Scenarios, now: datetime) -> list[str]:
-    """One long stream: 500 applications appended in batches, then decisions on it."""
+def long_stream(on: Scenarios, now: datetime, applications: int) -> list[str]:
+    """One long stream: `applications` appended in batches, then 20 decisions on it."""
     from domain.streams import round_stream_id
     from events import AgencyApplied, SealedPersonalData
     from functions.common import bootstrap
@@ -229,7 +233,7 @@ def long_stream(on: Scenarios, now: datetime) -> list[str]:
     store, stream = bootstrap.event_store(), round_stream_id("long")
     sealed = SealedPersonalData(subject_id="subj-" + "0" * 32, ciphertext="c2VhbGVkLXBlcnNvbg==")
     meta = metadata("e", now, "b", "bench")
-    orgs = [with_check_digit(f"2022{i:05d}") for i in range(500)]
+    orgs = [with_check_digit(f"2022{i:05d}") for i in range(applications)]
     batch = [
         NewEvent(AgencyApplied(
             org_number=o, agency_name="M", director_general=sealed, contact=sealed,

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models.table import Table
 
 from programme.stack.moto_dynamodb import HANDLERS, one_at_a_time
+from programme.stack.moto_queries import by_partition
 from tests.support.template import create_template_tables
 
 if TYPE_CHECKING:
@@ -34,9 +36,14 @@ FAKE_ENVIRONMENT = {
 
 
 def serialise_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto handle one DynamoDB request at a time, as a transaction is isolated in AWS."""
+    """moto's DynamoDB handling one request at a time, as a transaction is isolated in AWS, and
+    a table Query reading the partition it names, not the whole table sorted (the local
+    stack's `programme.stack.moto_queries`, whose answers equal moto's: without it each test's
+    cost grew with everything it wrote). Not the stack's undo log: the fault tests write from
+    inside a transaction, which the stack's lock never lets happen."""
     for handler in HANDLERS:
         monkeypatch.setattr(handler, "call_action", one_at_a_time(handler.call_action))
+    monkeypatch.setattr(Table, "query", by_partition(Table.__dict__["query"]))
 
 
 @pytest.fixture
