@@ -35,7 +35,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
             *("--applications", "500", "--clients", "50", "--direct-applications", "100"),
             *("--growth-applications", "100", *BURST),
         ],
-        [*("--applications", "40", "--clients", "8", "--direct-applications", "20"), *BURST],
+        [*("--applications", "20", "--clients", "4", "--direct-applications", "10"), *BURST],
     ),
     "restart": (["--events", "1000,10000"], ["--events", "100"]),
     "peers": (["--rounds", "20", "--repeat", "3"], ["--rounds", "3", "--repeat", "1"]),
