@@ -33,17 +33,18 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pydantic_core import to_json
 
 from infra.readmodels.documents import JsonObject, decode, encode
 from infra.readmodels.packing import pack, unpack
-from infra.readmodels.store import Checkpoint, Target
+from infra.readmodels.store import Checkpoint, ReadModelError, Target
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
+_T = TypeVar("_T")
 SORT: Final = "stream"
 """The sort key of a stream's checkpoint item (an old-layout item's is `<view>#<generation>`)."""
 PARTS: Final = "stream#"
@@ -250,12 +251,10 @@ class StreamCheckpoints:
                 layout.deletes |= deletes
             layout.stored[ref] = stored
             if stored.split:
-                assert stored.packed_header is not None
-                item[f"h{ref}"] = {"B": stored.packed_header}
+                item[f"h{ref}"] = {"B": _required(stored.packed_header, "a split state's header")}
                 item[f"k{ref}"] = {"S": encode_list(stored.collections)}
             else:
-                assert stored.packed is not None
-                item[f"s{ref}"] = {"B": stored.packed}
+                item[f"s{ref}"] = {"B": _required(stored.packed, "a whole state's packing")}
             for target in targets:
                 self._target(item, target, checkpoints[target], ref)
         for target, checkpoint in sorted(checkpoints.items()):
@@ -364,8 +363,7 @@ def _part_writes(
 
 def _assemble(stored: Stored, parts: Mapping[int, tuple[str, str]]) -> str:
     """A state kept in parts, whole again: its header, each collection refilled in order."""
-    assert stored.header is not None
-    state = decode(stored.header)
+    state = decode(_required(stored.header, "a split state's header"))
     for number in sorted(parts):
         name, key, entry = decode_list(parts[number][1])
         state[name][key] = entry
@@ -422,3 +420,10 @@ def item_size(item: Item) -> int:
         (kind, raw), *_ = value.items()
         size += len(name.encode()) + (len(raw) if kind == "B" else len(str(raw).encode()))
     return size
+
+
+def _required(value: _T | None, what: str) -> _T:
+    """`value`, which the state's layout promises; a missing one is a corrupt checkpoint."""
+    if value is None:
+        raise ReadModelError(f"checkpoint item without {what}")
+    return value

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from programme.template import TEMPLATE_PATH, dynamodb_tables, load_template
+from tests.support.iam import references as _references
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -268,23 +269,6 @@ def _all_statements(resources: Resources) -> dict[str, list[dict[str, Any]]]:
 
 def _actions(statement: dict[str, Any]) -> set[str]:
     return set(_as_list(statement["Action"]))
-
-
-def _references(value: Any) -> set[str]:
-    """The logical ids and parameters a value refers to (Ref, GetAtt, ${...} in Sub)."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return {value["Ref"]}
-        if "Fn::GetAtt" in value:
-            return {value["Fn::GetAtt"][0]}
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-            names = re.findall(r"\$\{([^}!]+)\}", text)
-            return {name.split(".")[0] for name in names if not name.startswith("AWS::")}
-        return {ref for item in value.values() for ref in _references(item)}
-    if isinstance(value, list):
-        return {ref for item in value for ref in _references(item)}
-    return set()
 
 
 def _granted(resource: dict[str, Any]) -> dict[str, set[str]]:
